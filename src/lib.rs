@@ -1,0 +1,11 @@
+//! Concerto for Ansible: the runtime. See ARCHITECTURE.md for the map.
+
+pub mod assembly;
+pub mod durations;
+pub mod engine;
+pub mod gantt;
+pub mod journal;
+pub mod model;
+pub mod perf;
+pub mod program;
+pub mod semantics;

@@ -1,0 +1,324 @@
+//! The Madeus/Concerto component model (model.md §1), resolved: every
+//! reference is an index into its owner's vectors, so the semantics and the
+//! performance model never look names up on a hot path.
+//!
+//! Files (`assembly` module) and programs (`program` module) are parsed into
+//! these types; nothing here does I/O.
+
+use indexmap::IndexMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type PlaceId = usize;
+pub type TransId = usize;
+pub type GroupId = usize;
+pub type PortId = usize;
+pub type BehaviorId = usize;
+
+/// A span in a source file, for diagnostics that point back at user input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SrcSpan {
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl From<SrcSpan> for miette::SourceSpan {
+    fn from(s: SrcSpan) -> Self {
+        (s.offset, s.len).into()
+    }
+}
+
+/// How long an action takes, as declared. Random draws are resolved by
+/// [`crate::durations::Durations`], so a run and a prediction with the same
+/// seed see the same numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DurationSpec {
+    Fixed(Duration),
+    /// Uniform in `[lo, hi]` seconds, drawn once per (instance, transition)
+    /// and rounded to the millisecond.
+    Uniform { lo: f64, hi: f64 },
+}
+
+/// The work a transition does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Do nothing for a while (synthetic benchmarks, examples).
+    Sleep(DurationSpec),
+    /// Run a local process through `sh -c`.
+    Command {
+        cmd: String,
+        timeout: Option<Duration>,
+    },
+    /// No work at all: the transition ends as soon as it starts.
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub name: String,
+    pub src: PlaceId,
+    pub dst: PlaceId,
+    pub behavior: BehaviorId,
+    /// Input-dock set on `dst`: `dst` is entered when every transition of
+    /// one idset (of the active behavior) has delivered its token.
+    pub idset: u32,
+    pub action: Action,
+    /// Estimated duration for the performance model; `None` means "use the
+    /// action's own duration" (sleep) or zero (anything else).
+    pub estimate: Option<DurationSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortKind {
+    Use,
+    Provide,
+    DataUse,
+    DataProvide,
+}
+
+impl PortKind {
+    pub fn is_use(self) -> bool {
+        matches!(self, PortKind::Use | PortKind::DataUse)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortKind::Use => "use",
+            PortKind::Provide => "provide",
+            PortKind::DataUse => "data-use",
+            PortKind::DataProvide => "data-provide",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Binding {
+    Transition(TransId),
+    Place(PlaceId),
+    Group(GroupId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Port {
+    pub name: String,
+    pub kind: PortKind,
+    /// Only ports of equal type connect.
+    pub ty: String,
+    pub bindings: Vec<Binding>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub places: Vec<PlaceId>,
+}
+
+/// A component type as written by the user, resolved to indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentType {
+    pub name: String,
+    pub places: Vec<String>,
+    pub initial: PlaceId,
+    pub behaviors: Vec<String>,
+    pub transitions: Vec<Transition>,
+    pub groups: Vec<Group>,
+    pub ports: Vec<Port>,
+}
+
+impl ComponentType {
+    pub fn place(&self, name: &str) -> Option<PlaceId> {
+        self.places.iter().position(|p| p == name)
+    }
+    pub fn behavior(&self, name: &str) -> Option<BehaviorId> {
+        self.behaviors.iter().position(|b| b == name)
+    }
+    pub fn port(&self, name: &str) -> Option<PortId> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+    pub fn transition(&self, name: &str) -> Option<TransId> {
+        self.transitions.iter().position(|t| t.name == name)
+    }
+    /// Transitions of `behavior`, in declaration order.
+    pub fn transitions_of(&self, behavior: BehaviorId) -> impl Iterator<Item = TransId> + '_ {
+        self.transitions
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| t.behavior == behavior)
+            .map(|(i, _)| i)
+    }
+}
+
+/// Precomputed adjacency for a [`ComponentType`], built once per type: the
+/// semantics consults these on every step.
+#[derive(Debug, Clone)]
+pub struct TypeIndex {
+    pub ty: ComponentType,
+    /// `out[b][p]`: transitions of behavior `b` leaving place `p` (output docks).
+    pub out: Vec<Vec<Vec<TransId>>>,
+    /// `idsets[b][p]`: for place `p` in behavior `b`, the idsets as lists of
+    /// incoming transitions, ordered by idset number.
+    pub idsets: Vec<Vec<Vec<Vec<TransId>>>>,
+    /// Groups containing each place.
+    pub place_groups: Vec<Vec<GroupId>>,
+    /// `in_group[g][p]`.
+    pub in_group: Vec<Vec<bool>>,
+    /// Transitions whose source and destination both lie in the group.
+    pub group_transitions: Vec<Vec<TransId>>,
+    /// Use / data-use ports bound to each transition.
+    pub trans_uses: Vec<Vec<PortId>>,
+    /// Use ports bound to each place / group (must be served to enter).
+    pub place_uses: Vec<Vec<PortId>>,
+    pub group_uses: Vec<Vec<PortId>>,
+    /// Provide ports bound to each place / group (active while it holds a token).
+    pub place_provides: Vec<Vec<PortId>>,
+    pub group_provides: Vec<Vec<PortId>>,
+    /// Data-provide ports bound to each place (provided forever once reached).
+    pub place_data_provides: Vec<Vec<PortId>>,
+}
+
+impl TypeIndex {
+    pub fn new(ty: ComponentType) -> Self {
+        let np = ty.places.len();
+        let nb = ty.behaviors.len().max(1);
+        let ng = ty.groups.len();
+        let mut out = vec![vec![Vec::new(); np]; nb];
+        let mut by_idset: Vec<Vec<std::collections::BTreeMap<u32, Vec<TransId>>>> =
+            vec![vec![Default::default(); np]; nb];
+        for (i, t) in ty.transitions.iter().enumerate() {
+            out[t.behavior][t.src].push(i);
+            by_idset[t.behavior][t.dst]
+                .entry(t.idset)
+                .or_default()
+                .push(i);
+        }
+        let idsets = by_idset
+            .into_iter()
+            .map(|per_place| {
+                per_place
+                    .into_iter()
+                    .map(|m| m.into_values().collect())
+                    .collect()
+            })
+            .collect();
+        let mut in_group = vec![vec![false; np]; ng];
+        let mut place_groups = vec![Vec::new(); np];
+        for (g, grp) in ty.groups.iter().enumerate() {
+            for &p in &grp.places {
+                if !in_group[g][p] {
+                    in_group[g][p] = true;
+                    place_groups[p].push(g);
+                }
+            }
+        }
+        let group_transitions = (0..ng)
+            .map(|g| {
+                (0..ty.transitions.len())
+                    .filter(|&t| {
+                        in_group[g][ty.transitions[t].src] && in_group[g][ty.transitions[t].dst]
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut trans_uses = vec![Vec::new(); ty.transitions.len()];
+        let mut place_uses = vec![Vec::new(); np];
+        let mut group_uses = vec![Vec::new(); ng];
+        let mut place_provides = vec![Vec::new(); np];
+        let mut group_provides = vec![Vec::new(); ng];
+        let mut place_data_provides = vec![Vec::new(); np];
+        for (pi, port) in ty.ports.iter().enumerate() {
+            for b in &port.bindings {
+                match (port.kind, *b) {
+                    (PortKind::Use | PortKind::DataUse, Binding::Transition(t)) => {
+                        trans_uses[t].push(pi)
+                    }
+                    (PortKind::Use | PortKind::DataUse, Binding::Place(p)) => place_uses[p].push(pi),
+                    (PortKind::Use | PortKind::DataUse, Binding::Group(g)) => group_uses[g].push(pi),
+                    (PortKind::Provide, Binding::Place(p)) => place_provides[p].push(pi),
+                    (PortKind::Provide, Binding::Group(g)) => group_provides[g].push(pi),
+                    (PortKind::DataProvide, Binding::Place(p)) => place_data_provides[p].push(pi),
+                    // Rejected by validation; ignored here rather than panicking.
+                    _ => {}
+                }
+            }
+        }
+        TypeIndex {
+            ty,
+            out,
+            idsets,
+            place_groups,
+            in_group,
+            group_transitions,
+            trans_uses,
+            place_uses,
+            group_uses,
+            place_provides,
+            group_provides,
+            place_data_provides,
+        }
+    }
+}
+
+/// Component types by name.
+pub type Types = IndexMap<String, Arc<TypeIndex>>;
+
+/// One end of a connection: `component.port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRef {
+    pub component: String,
+    pub port: String,
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.component, self.port)
+    }
+}
+
+/// A reconfiguration instruction (model.md §3), after loops and parameters
+/// have been expanded. `span` points into the program text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Instr {
+    Add { name: String, ty: String },
+    Del { name: String },
+    /// `con(a.p, b.q)`: the use side and the provide side, in either
+    /// written order (the semantics orients it by port kind).
+    Con { a: PortRef, b: PortRef },
+    Dcon { a: PortRef, b: PortRef },
+    PushB { name: String, behavior: String },
+    Wait { name: String },
+    WaitAll,
+}
+
+impl Instr {
+    pub fn is_blocking(&self) -> bool {
+        matches!(
+            self,
+            Instr::Del { .. } | Instr::Dcon { .. } | Instr::Wait { .. } | Instr::WaitAll
+        )
+    }
+}
+
+impl std::fmt::Display for Instr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Instr::Add { name, ty } => write!(f, "add({name} : {ty})"),
+            Instr::Del { name } => write!(f, "del({name})"),
+            Instr::Con { a, b } => write!(f, "con({a}, {b})"),
+            Instr::Dcon { a, b } => write!(f, "dcon({a}, {b})"),
+            Instr::PushB { name, behavior } => write!(f, "pushB({name}, {behavior})"),
+            Instr::Wait { name } => write!(f, "wait({name})"),
+            Instr::WaitAll => write!(f, "waitAll()"),
+        }
+    }
+}
+
+/// Something the runtime can execute: component types plus a program.
+/// An assembly file becomes `add` + `con` for every instance and
+/// connection, `pushB(c, deploy)` for every instance, then `waitAll()`.
+#[derive(Debug, Clone)]
+pub struct Runnable {
+    pub types: Types,
+    pub program: Vec<Instr>,
+    /// Where each instruction came from, for diagnostics (same length as `program`).
+    pub spans: Vec<SrcSpan>,
+}

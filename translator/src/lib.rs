@@ -1,0 +1,1 @@
+//! Ansible → Madeus/Concerto assembly translation (see ARCHITECTURE.md).
