@@ -1,1 +1,386 @@
-//! (being written)
+//! The engine: drives the pure [`Semantics`] with real effects: time,
+//! processes, cancellation, the journal.
+//!
+//! Timed actions (`sleep`, and everything when simulating) go into one
+//! deadline heap instead of one task each: the engine sleeps until the
+//! earliest deadline and delivers *every* action due at that instant before
+//! calling `settle`, which is what the tie rule of the semantics assumes and
+//! what makes a simulated run on tokio's paused clock equal the performance
+//! model to the nanosecond. Commands run as child processes in a `JoinSet`.
+
+use crate::durations::Durations;
+use crate::gantt::{Bar, Timeline};
+use crate::journal::{Journal, RunRecord};
+use crate::model::{Action, Runnable};
+use crate::semantics::{Blocked, Event, Outcome, RunId, Semantics};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Replace every action by a sleep of its estimated duration.
+    pub simulate: bool,
+    pub durations: Durations,
+    pub journal: Option<PathBuf>,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+}
+
+/// A transition whose action failed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub component: String,
+    pub transition: String,
+    pub error: String,
+    /// Last lines of the action's output.
+    pub output: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub makespan: Duration,
+    pub finished: bool,
+    pub interrupted: bool,
+    pub failures: Vec<Failure>,
+    /// Why the run stopped short, when it did.
+    pub blocked: Vec<Blocked>,
+    pub instruction_errors: Vec<String>,
+    pub timeline: Timeline,
+    pub transitions_run: usize,
+}
+
+impl RunReport {
+    pub fn ok(&self) -> bool {
+        self.finished && !self.interrupted && self.failures.is_empty() && self.instruction_errors.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum EngineError {
+    #[error("cannot write the journal {path}")]
+    #[diagnostic(help("check that the directory exists and is writable"))]
+    Journal {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct CommandDone {
+    run: RunId,
+    outcome: Outcome,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run a program to completion (or failure, or Ctrl-C).
+pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, EngineError> {
+    let journal_err = |source| EngineError::Journal {
+        path: opts.journal.clone().unwrap_or_default(),
+        source,
+    };
+    let mut journal = match &opts.journal {
+        Some(p) => Journal::create(p).map_err(journal_err)?,
+        None => Journal::none(),
+    };
+    let mut sem = Semantics::new(runnable.types.clone(), runnable.program.clone());
+    let t0 = Instant::now();
+    let mode = if opts.simulate { "simulate" } else { "real" };
+    journal
+        .record(Duration::ZERO, &RunRecord::RunStarted { mode, seed: opts.durations.seed })
+        .map_err(journal_err)?;
+
+    let mut heap: BinaryHeap<Reverse<(Instant, RunId)>> = BinaryHeap::new();
+    let mut commands: JoinSet<CommandDone> = JoinSet::new();
+    let mut open_bars: HashMap<RunId, Bar> = HashMap::new();
+    let mut timeline = Timeline {
+        title: String::new(),
+        makespan: 0.0,
+        bars: Vec::new(),
+    };
+    let mut failures = Vec::new();
+    let mut instruction_errors = Vec::new();
+    let mut outputs: HashMap<RunId, String> = HashMap::new();
+    let mut last_event = Duration::ZERO;
+    let mut interrupted = false;
+    let mut transitions_run = 0usize;
+    let progress = opts.progress.then(progress_bar);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    let mut events = sem.settle();
+    loop {
+        let now = t0.elapsed();
+        for e in &events {
+            journal.event(now, e).map_err(journal_err)?;
+            match e {
+                Event::TransitionStarted { component, transition, behavior, run } => {
+                    transitions_run += 1;
+                    open_bars.insert(
+                        *run,
+                        Bar {
+                            component: component.clone(),
+                            transition: transition.clone(),
+                            behavior: behavior.clone(),
+                            start: now.as_secs_f64(),
+                            end: now.as_secs_f64(),
+                            critical: false,
+                            failed: false,
+                        },
+                    );
+                    start_action(&sem, *run, opts, &mut heap, &mut commands);
+                }
+                Event::TransitionEnded { run, ok, error, .. } => {
+                    if let Some(mut bar) = open_bars.remove(run) {
+                        bar.end = now.as_secs_f64();
+                        bar.failed = !ok;
+                        if let Some(err) = error {
+                            failures.push(Failure {
+                                component: bar.component.clone(),
+                                transition: bar.transition.clone(),
+                                error: err.clone(),
+                                output: outputs.remove(run).unwrap_or_default(),
+                            });
+                        }
+                        timeline.bars.push(bar);
+                    }
+                }
+                Event::InstructionFailed { index, instruction, error } => {
+                    instruction_errors.push(format!("instruction {} `{instruction}`: {error}", index + 1));
+                }
+                _ => {}
+            }
+            last_event = now;
+        }
+        journal.flush().map_err(journal_err)?;
+        if let Some(pb) = &progress {
+            pb.set_message(format!(
+                "{} running, {} transitions started, {:.1}s",
+                sem.running_count(),
+                transitions_run,
+                now.as_secs_f64()
+            ));
+        }
+        if sem.is_finished() || (heap.is_empty() && commands.is_empty()) {
+            break;
+        }
+
+        let next_deadline = heap.peek().map(|Reverse((d, _))| *d);
+        tokio::select! {
+            biased;
+            _ = &mut ctrl_c => {
+                interrupted = true;
+                break;
+            }
+            _ = sleep_until_opt(next_deadline) => {
+                let now = Instant::now();
+                while let Some(Reverse((d, run))) = heap.peek().copied() {
+                    if d > now { break; }
+                    heap.pop();
+                    sem.action_done(run, Outcome::ok());
+                }
+            }
+            Some(done) = commands.join_next(), if !commands.is_empty() => {
+                let mut batch = vec![done];
+                while let Some(more) = commands.try_join_next() {
+                    batch.push(more);
+                }
+                for done in batch {
+                    match done {
+                        Ok(d) => {
+                            if !d.stdout.is_empty() || !d.stderr.is_empty() {
+                                if let Some((c, t)) = sem.run_info(d.run).and_then(|(c, t)| {
+                                    sem.component(c).map(|comp| (comp.name.clone(), comp.ty.ty.transitions[t].name.clone()))
+                                }) {
+                                    journal.record(t0.elapsed(), &RunRecord::ActionOutput {
+                                        component: c, transition: t, run: d.run,
+                                        stdout: d.stdout.clone(), stderr: d.stderr.clone(),
+                                    }).map_err(journal_err)?;
+                                }
+                                outputs.insert(d.run, last_lines(&d.stdout, &d.stderr, 10));
+                            }
+                            sem.action_done(d.run, d.outcome);
+                        }
+                        Err(e) => tracing::error!("action task failed: {e}"),
+                    }
+                }
+            }
+        }
+        events = sem.settle();
+    }
+
+    let makespan = if interrupted { t0.elapsed() } else { last_event };
+    if interrupted {
+        commands.abort_all();
+        while commands.join_next().await.is_some() {}
+        journal.record(makespan, &RunRecord::RunInterrupted).map_err(journal_err)?;
+    }
+    // Transitions cut short by Ctrl-C or never finished: show them as failed bars.
+    for (_, mut bar) in open_bars {
+        bar.end = makespan.as_secs_f64();
+        bar.failed = true;
+        timeline.bars.push(bar);
+    }
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let finished = sem.is_finished();
+    let blocked = if finished { Vec::new() } else { sem.blocked() };
+    timeline.makespan = makespan.as_secs_f64();
+    timeline.bars.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.component.cmp(&b.component)));
+    let report = RunReport {
+        makespan,
+        finished,
+        interrupted,
+        failures,
+        blocked,
+        instruction_errors,
+        timeline,
+        transitions_run,
+    };
+    journal
+        .record(makespan, &RunRecord::RunFinished { makespan: makespan.as_secs_f64(), ok: report.ok() })
+        .map_err(journal_err)?;
+    journal.flush().map_err(journal_err)?;
+    Ok(report)
+}
+
+async fn sleep_until_opt(d: Option<Instant>) {
+    match d {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn start_action(
+    sem: &Semantics,
+    run: RunId,
+    opts: &RunOptions,
+    heap: &mut BinaryHeap<Reverse<(Instant, RunId)>>,
+    commands: &mut JoinSet<CommandDone>,
+) {
+    let Some((cid, t)) = sem.run_info(run) else { return };
+    let Some(comp) = sem.component(cid) else { return };
+    let tr = &comp.ty.ty.transitions[t];
+    let now = Instant::now();
+    if opts.simulate {
+        heap.push(Reverse((now + opts.durations.of(&comp.name, &comp.ty, t), run)));
+        return;
+    }
+    match &tr.action {
+        Action::Nothing => heap.push(Reverse((now, run))),
+        Action::Sleep(spec) => {
+            heap.push(Reverse((now + opts.durations.sleep_of(&comp.name, &tr.name, *spec), run)))
+        }
+        Action::Command { cmd, timeout } => {
+            let env = vec![
+                ("CONCERTO_COMPONENT".to_string(), comp.name.clone()),
+                ("CONCERTO_TRANSITION".to_string(), tr.name.clone()),
+            ]
+            .into_iter()
+            .chain(
+                sem.data_inputs(cid, t)
+                    .into_iter()
+                    .map(|(port, v)| (format!("CONCERTO_PORT_{}", env_name(&port)), v)),
+            )
+            .collect();
+            commands.spawn(run_command(run, cmd.clone(), *timeout, env));
+        }
+    }
+}
+
+fn env_name(port: &str) -> String {
+    port.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
+}
+
+/// Run `sh -c cmd`. Data-provide values are read back from the file named
+/// by `$CONCERTO_OUTPUT` (`NAME=VALUE` lines, as GitHub Actions' `$GITHUB_OUTPUT`).
+async fn run_command(run: RunId, cmd: String, timeout: Option<Duration>, env: Vec<(String, String)>) -> CommandDone {
+    let out_file = std::env::temp_dir().join(format!("concerto-{}-{run}.out", std::process::id()));
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&cmd)
+        .envs(env)
+        .env("CONCERTO_OUTPUT", &out_file)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let fut = command.output();
+    let result = match timeout {
+        Some(d) => match tokio::time::timeout(d, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                let _ = std::fs::remove_file(&out_file);
+                return CommandDone {
+                    run,
+                    outcome: Outcome::failed(format!("timed out after {:.1}s", d.as_secs_f64())),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                };
+            }
+        },
+        None => fut.await,
+    };
+    let data = std::fs::read_to_string(&out_file)
+        .map(|s| {
+            s.lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(&out_file);
+    match result {
+        Ok(out) => {
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let outcome = if out.status.success() {
+                Outcome { error: None, data }
+            } else {
+                Outcome::failed(match out.status.code() {
+                    Some(c) => format!("exit status {c}"),
+                    None => "killed by a signal".to_string(),
+                })
+            };
+            CommandDone { run, outcome, stdout, stderr }
+        }
+        Err(e) => CommandDone {
+            run,
+            outcome: Outcome::failed(format!("cannot start `sh`: {e}")),
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    }
+}
+
+fn last_lines(stdout: &str, stderr: &str, n: usize) -> String {
+    let all: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+    all[all.len().saturating_sub(n)..].join("\n")
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// Build the runtime a run needs: a paused clock when simulating.
+pub fn runtime(simulate: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    if simulate {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
+}

@@ -322,3 +322,118 @@ pub struct Runnable {
     /// Where each instruction came from, for diagnostics (same length as `program`).
     pub spans: Vec<SrcSpan>,
 }
+
+/// Builds component types in code: tests, benchmarks, generated assemblies.
+/// Port bindings name a place, a group or a transition, tried in that order.
+#[derive(Debug, Clone)]
+pub struct TypeBuilder {
+    ty: ComponentType,
+}
+
+impl TypeBuilder {
+    /// A type whose first place is the initial one.
+    pub fn new(name: &str, places: &[&str]) -> Self {
+        TypeBuilder {
+            ty: ComponentType {
+                name: name.to_string(),
+                places: places.iter().map(|p| p.to_string()).collect(),
+                initial: 0,
+                behaviors: Vec::new(),
+                transitions: Vec::new(),
+                groups: Vec::new(),
+                ports: Vec::new(),
+            },
+        }
+    }
+
+    fn place_id(&self, p: &str) -> PlaceId {
+        self.ty
+            .place(p)
+            .unwrap_or_else(|| panic!("TypeBuilder: unknown place {p}"))
+    }
+
+    /// A transition sleeping `secs` seconds, in idset 0.
+    pub fn t(self, name: &str, src: &str, dst: &str, behavior: &str, secs: f64) -> Self {
+        self.t_idset(name, src, dst, behavior, 0, secs)
+    }
+
+    pub fn t_idset(mut self, name: &str, src: &str, dst: &str, behavior: &str, idset: u32, secs: f64) -> Self {
+        let b = match self.ty.behavior(behavior) {
+            Some(b) => b,
+            None => {
+                self.ty.behaviors.push(behavior.to_string());
+                self.ty.behaviors.len() - 1
+            }
+        };
+        let (src, dst) = (self.place_id(src), self.place_id(dst));
+        self.ty.transitions.push(Transition {
+            name: name.to_string(),
+            src,
+            dst,
+            behavior: b,
+            idset,
+            action: Action::Sleep(DurationSpec::Fixed(crate::durations::secs(secs))),
+            estimate: None,
+        });
+        self
+    }
+
+    /// Replace the action of the last transition added.
+    pub fn action(mut self, action: Action) -> Self {
+        if let Some(t) = self.ty.transitions.last_mut() {
+            t.action = action;
+        }
+        self
+    }
+
+    pub fn group(mut self, name: &str, places: &[&str]) -> Self {
+        let places = places.iter().map(|p| self.place_id(p)).collect();
+        self.ty.groups.push(Group {
+            name: name.to_string(),
+            places,
+        });
+        self
+    }
+
+    pub fn port(mut self, name: &str, kind: PortKind, ty: &str, bind: &[&str]) -> Self {
+        let bindings = bind
+            .iter()
+            .map(|b| {
+                if let Some(p) = self.ty.place(b) {
+                    Binding::Place(p)
+                } else if let Some(g) = self.ty.groups.iter().position(|g| g.name == *b) {
+                    Binding::Group(g)
+                } else if let Some(t) = self.ty.transition(b) {
+                    Binding::Transition(t)
+                } else {
+                    panic!("TypeBuilder: unknown binding {b}")
+                }
+            })
+            .collect();
+        self.ty.ports.push(Port {
+            name: name.to_string(),
+            kind,
+            ty: ty.to_string(),
+            bindings,
+        });
+        self
+    }
+
+    pub fn build(self) -> Arc<TypeIndex> {
+        Arc::new(TypeIndex::new(self.ty))
+    }
+}
+
+/// `Types` from built types.
+pub fn types_of(list: impl IntoIterator<Item = Arc<TypeIndex>>) -> Types {
+    list.into_iter().map(|t| (t.ty.name.clone(), t)).collect()
+}
+
+/// Parse `comp.port` (for programs built in code).
+pub fn port_ref(s: &str) -> PortRef {
+    let (c, p) = s.split_once('.').unwrap_or((s, ""));
+    PortRef {
+        component: c.to_string(),
+        port: p.to_string(),
+    }
+}
