@@ -8,8 +8,9 @@
 //! [`Semantics::action_done`].
 //!
 //! Order inside `settle` (it matters only for ties at one instant):
-//! 1. per component, until stable: enter places, start transitions, leave
-//!    places whose leaving deactivates no provide port;
+//! 1. per component, until stable: enter places (every idset complete at
+//!    this point; a second one is absorbed by the token the first brought),
+//!    start transitions, leave places whose leaving deactivates no provide port;
 //! 2. idle components end their behavior and pop the next one;
 //! 3. the program advances past every instruction that can complete;
 //! 4. one place whose leaving deactivates a provide port is left, if no
@@ -518,7 +519,7 @@ impl Semantics {
                             c.in_dock[t] = false;
                         }
                         changed = true;
-                        break;
+                        continue;
                     }
                     let entering_groups: Vec<usize> = ty.place_groups[p]
                         .iter()
@@ -544,7 +545,8 @@ impl Semantics {
                     self.publish_data(cid, p);
                     self.refresh(cid);
                     changed = true;
-                    break;
+                    // Other idsets complete now are absorbed by the same token
+                    // (the `marked` branch above) before the place can be left.
                 }
             }
 
@@ -965,4 +967,4 @@ impl Semantics {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

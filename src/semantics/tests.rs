@@ -13,7 +13,9 @@ pub(crate) fn drive(types: Types, program: Vec<Instr>, fail: &[&str]) -> (Vec<(u
     let mut agenda: BTreeMap<u64, Vec<RunId>> = BTreeMap::new();
     let mut log = Vec::new();
     loop {
-        for e in sem.settle() {
+        let events = sem.settle();
+        assert_safe(&sem);
+        for e in events {
             if let Event::TransitionStarted { run, transition, .. } = &e {
                 let (cid, t) = sem.run_info(*run).unwrap();
                 let d = match &sem.component(cid).unwrap().ty.ty.transitions[t].action {
@@ -38,19 +40,29 @@ pub(crate) fn drive(types: Types, program: Vec<Instr>, fail: &[&str]) -> (Vec<(u
     (log, sem)
 }
 
-fn add(name: &str, ty: &str) -> Instr {
+/// The safety rule: a use port in use is always served by an active provider.
+pub(crate) fn assert_safe(sem: &Semantics) {
+    for k in sem.connections() {
+        let (Some(u), Some(p)) = (sem.component(k.user), sem.component(k.provider)) else { continue };
+        if u.in_use[k.use_port] && !sem.served(k.user, k.use_port) {
+            panic!("{}.{} in use while {}.{} is inactive", u.name, u.ty.ty.ports[k.use_port].name, p.name, p.ty.ty.ports[k.provide_port].name);
+        }
+    }
+}
+
+pub(crate) fn add(name: &str, ty: &str) -> Instr {
     Instr::Add { name: name.into(), ty: ty.into() }
 }
-fn push(name: &str, b: &str) -> Instr {
+pub(crate) fn push(name: &str, b: &str) -> Instr {
     Instr::PushB { name: name.into(), behavior: b.into() }
 }
-fn con(a: &str, b: &str) -> Instr {
+pub(crate) fn con(a: &str, b: &str) -> Instr {
     Instr::Con { a: port_ref(a), b: port_ref(b) }
 }
-fn dcon(a: &str, b: &str) -> Instr {
+pub(crate) fn dcon(a: &str, b: &str) -> Instr {
     Instr::Dcon { a: port_ref(a), b: port_ref(b) }
 }
-fn wait(name: &str) -> Instr {
+pub(crate) fn wait(name: &str) -> Instr {
     Instr::Wait { name: name.into() }
 }
 
@@ -71,7 +83,7 @@ fn instr_done(log: &[(u64, Event)], index: usize) -> Option<u64> {
     when(log, |e| matches!(e, Event::InstructionDone { index: i, .. } if *i == index))
 }
 
-fn chain() -> Arc<TypeIndex> {
+pub(crate) fn chain() -> Arc<TypeIndex> {
     TypeBuilder::new("Chain", &["a", "b", "c"])
         .t("ab", "a", "b", "deploy", 1.0)
         .t("bc", "b", "c", "deploy", 2.0)
@@ -114,7 +126,7 @@ fn several_idsets_are_an_or_of_and_joins() {
     assert!(sem.is_finished());
 }
 
-fn server_client() -> Types {
+pub(crate) fn server_client() -> Types {
     let server = TypeBuilder::new("Server", &["off", "conf", "on"])
         .t("configure", "off", "conf", "deploy", 2.0)
         .t("start", "conf", "on", "deploy", 1.0)
@@ -132,7 +144,7 @@ fn server_client() -> Types {
     types_of([server, client])
 }
 
-fn deploy_program() -> Vec<Instr> {
+pub(crate) fn deploy_program() -> Vec<Instr> {
     vec![
         add("s", "Server"),
         add("c", "Client"),
