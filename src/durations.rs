@@ -42,12 +42,13 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{t}` is not a duration (try `2.5`, `300ms`, `2m` or `uniform(0, 10)`)"))?;
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("`{t}` is not a duration (try `2.5`, `300ms`, `2m` or `uniform(0, 10)`)")
+    })?;
     if !v.is_finite() || v < 0.0 {
-        return Err(format!("duration `{t}` must be a finite, non-negative number"));
+        return Err(format!(
+            "duration `{t}` must be a finite, non-negative number"
+        ));
     }
     Ok(v * scale)
 }
@@ -130,10 +131,22 @@ mod tests {
 
     #[test]
     fn parses_units_and_uniform() {
-        assert_eq!(parse_spec("2.5").unwrap(), DurationSpec::Fixed(Duration::from_millis(2500)));
-        assert_eq!(parse_spec("300ms").unwrap(), DurationSpec::Fixed(Duration::from_millis(300)));
-        assert_eq!(parse_spec("2m").unwrap(), DurationSpec::Fixed(Duration::from_secs(120)));
-        assert_eq!(parse_spec("uniform(0, 10)").unwrap(), DurationSpec::Uniform { lo: 0.0, hi: 10.0 });
+        assert_eq!(
+            parse_spec("2.5").unwrap(),
+            DurationSpec::Fixed(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            parse_spec("300ms").unwrap(),
+            DurationSpec::Fixed(Duration::from_millis(300))
+        );
+        assert_eq!(
+            parse_spec("2m").unwrap(),
+            DurationSpec::Fixed(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_spec("uniform(0, 10)").unwrap(),
+            DurationSpec::Uniform { lo: 0.0, hi: 10.0 }
+        );
         assert!(parse_spec("uniform(3, 1)").is_err());
         assert!(parse_spec("-1").is_err());
         assert!(parse_spec("fast").is_err());

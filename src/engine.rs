@@ -55,7 +55,10 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn ok(&self) -> bool {
-        self.finished && !self.interrupted && self.failures.is_empty() && self.instruction_errors.is_empty()
+        self.finished
+            && !self.interrupted
+            && self.failures.is_empty()
+            && self.instruction_errors.is_empty()
     }
 }
 
@@ -91,7 +94,13 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     let t0 = Instant::now();
     let mode = if opts.simulate { "simulate" } else { "real" };
     journal
-        .record(Duration::ZERO, &RunRecord::RunStarted { mode, seed: opts.durations.seed })
+        .record(
+            Duration::ZERO,
+            &RunRecord::RunStarted {
+                mode,
+                seed: opts.durations.seed,
+            },
+        )
         .map_err(journal_err)?;
 
     let mut heap: BinaryHeap<Reverse<(Instant, RunId)>> = BinaryHeap::new();
@@ -118,7 +127,12 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         for e in &events {
             journal.event(now, e).map_err(journal_err)?;
             match e {
-                Event::TransitionStarted { component, transition, behavior, run } => {
+                Event::TransitionStarted {
+                    component,
+                    transition,
+                    behavior,
+                    run,
+                } => {
                     transitions_run += 1;
                     open_bars.insert(
                         *run,
@@ -149,8 +163,15 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                         timeline.bars.push(bar);
                     }
                 }
-                Event::InstructionFailed { index, instruction, error } => {
-                    instruction_errors.push(format!("instruction {} `{instruction}`: {error}", index + 1));
+                Event::InstructionFailed {
+                    index,
+                    instruction,
+                    error,
+                } => {
+                    instruction_errors.push(format!(
+                        "instruction {} `{instruction}`: {error}",
+                        index + 1
+                    ));
                 }
                 _ => {}
             }
@@ -165,7 +186,8 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                 now.as_secs_f64()
             ));
         }
-        if sem.is_finished() || (heap.is_empty() && commands.is_empty()) {
+        // Nothing in flight after settling: the run is over, finished or stuck.
+        if heap.is_empty() && commands.is_empty() {
             break;
         }
 
@@ -176,7 +198,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                 interrupted = true;
                 break;
             }
-            _ = sleep_until_opt(next_deadline) => {
+            _ = sleep_until_opt(next_deadline, !opts.simulate) => {
                 let now = Instant::now();
                 while let Some(Reverse((d, run))) = heap.peek().copied() {
                     if d > now { break; }
@@ -213,11 +235,17 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         events = sem.settle();
     }
 
-    let makespan = if interrupted { t0.elapsed() } else { last_event };
+    let makespan = if interrupted {
+        t0.elapsed()
+    } else {
+        last_event
+    };
     if interrupted {
         commands.abort_all();
         while commands.join_next().await.is_some() {}
-        journal.record(makespan, &RunRecord::RunInterrupted).map_err(journal_err)?;
+        journal
+            .record(makespan, &RunRecord::RunInterrupted)
+            .map_err(journal_err)?;
     }
     // Transitions cut short by Ctrl-C or never finished: show them as failed bars.
     for (_, mut bar) in open_bars {
@@ -231,7 +259,11 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     let finished = sem.is_finished();
     let blocked = if finished { Vec::new() } else { sem.blocked() };
     timeline.makespan = makespan.as_secs_f64();
-    timeline.bars.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.component.cmp(&b.component)));
+    timeline.bars.sort_by(|a, b| {
+        a.start
+            .total_cmp(&b.start)
+            .then(a.component.cmp(&b.component))
+    });
     let report = RunReport {
         makespan,
         finished,
@@ -243,16 +275,32 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         transitions_run,
     };
     journal
-        .record(makespan, &RunRecord::RunFinished { makespan: makespan.as_secs_f64(), ok: report.ok() })
+        .record(
+            makespan,
+            &RunRecord::RunFinished {
+                makespan: makespan.as_secs_f64(),
+                ok: report.ok(),
+            },
+        )
         .map_err(journal_err)?;
     journal.flush().map_err(journal_err)?;
     Ok(report)
 }
 
-async fn sleep_until_opt(d: Option<Instant>) {
-    match d {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// Sleep until `d`. tokio's timer rounds deadlines up to the next
+/// millisecond; in real time that would add up to 1 ms per step of a chain,
+/// so sleep to 1 ms before and yield until the exact instant.
+async fn sleep_until_opt(d: Option<Instant>, precise: bool) {
+    let Some(d) = d else {
+        return std::future::pending().await;
+    };
+    if !precise {
+        return tokio::time::sleep_until(d).await;
+    }
+    let early = d.checked_sub(Duration::from_millis(1)).unwrap_or(d);
+    tokio::time::sleep_until(early).await;
+    while Instant::now() < d {
+        tokio::task::yield_now().await;
     }
 }
 
@@ -263,19 +311,27 @@ fn start_action(
     heap: &mut BinaryHeap<Reverse<(Instant, RunId)>>,
     commands: &mut JoinSet<CommandDone>,
 ) {
-    let Some((cid, t)) = sem.run_info(run) else { return };
-    let Some(comp) = sem.component(cid) else { return };
+    let Some((cid, t)) = sem.run_info(run) else {
+        return;
+    };
+    let Some(comp) = sem.component(cid) else {
+        return;
+    };
     let tr = &comp.ty.ty.transitions[t];
     let now = Instant::now();
     if opts.simulate {
-        heap.push(Reverse((now + opts.durations.of(&comp.name, &comp.ty, t), run)));
+        heap.push(Reverse((
+            now + opts.durations.of(&comp.name, &comp.ty, t),
+            run,
+        )));
         return;
     }
     match &tr.action {
         Action::Nothing => heap.push(Reverse((now, run))),
-        Action::Sleep(spec) => {
-            heap.push(Reverse((now + opts.durations.sleep_of(&comp.name, &tr.name, *spec), run)))
-        }
+        Action::Sleep(spec) => heap.push(Reverse((
+            now + opts.durations.sleep_of(&comp.name, &tr.name, *spec),
+            run,
+        ))),
         Action::Command { cmd, timeout } => {
             let env = vec![
                 ("CONCERTO_COMPONENT".to_string(), comp.name.clone()),
@@ -295,13 +351,24 @@ fn start_action(
 
 fn env_name(port: &str) -> String {
     port.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Run `sh -c cmd`. Data-provide values are read back from the file named
 /// by `$CONCERTO_OUTPUT` (`NAME=VALUE` lines, as GitHub Actions' `$GITHUB_OUTPUT`).
-async fn run_command(run: RunId, cmd: String, timeout: Option<Duration>, env: Vec<(String, String)>) -> CommandDone {
+async fn run_command(
+    run: RunId,
+    cmd: String,
+    timeout: Option<Duration>,
+    env: Vec<(String, String)>,
+) -> CommandDone {
     let out_file = std::env::temp_dir().join(format!("concerto-{}-{run}.out", std::process::id()));
     let mut command = tokio::process::Command::new("sh");
     command
@@ -348,7 +415,12 @@ async fn run_command(run: RunId, cmd: String, timeout: Option<Duration>, env: Ve
                     None => "killed by a signal".to_string(),
                 })
             };
-            CommandDone { run, outcome, stdout, stderr }
+            CommandDone {
+                run,
+                outcome,
+                stdout,
+                stderr,
+            }
         }
         Err(e) => CommandDone {
             run,

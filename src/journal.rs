@@ -19,10 +19,22 @@ struct Line<'a, E: Serialize> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunRecord {
-    RunStarted { mode: &'static str, seed: u64 },
-    RunFinished { makespan: f64, ok: bool },
+    RunStarted {
+        mode: &'static str,
+        seed: u64,
+    },
+    RunFinished {
+        makespan: f64,
+        ok: bool,
+    },
     RunInterrupted,
-    ActionOutput { component: String, transition: String, run: u64, stdout: String, stderr: String },
+    ActionOutput {
+        component: String,
+        transition: String,
+        run: u64,
+        stdout: String,
+        stderr: String,
+    },
 }
 
 pub struct Journal {
@@ -50,7 +62,13 @@ impl Journal {
 
     fn write<E: Serialize>(&mut self, t: Duration, event: &E) -> std::io::Result<()> {
         if let Some(out) = &mut self.out {
-            serde_json::to_writer(&mut *out, &Line { t: t.as_secs_f64(), event })?;
+            serde_json::to_writer(
+                &mut *out,
+                &Line {
+                    t: t.as_secs_f64(),
+                    event,
+                },
+            )?;
             out.write_all(b"\n")?;
         }
         Ok(())

@@ -1,11 +1,15 @@
 //! Concerto for Ansible: the runtime. See ARCHITECTURE.md for the map.
 
 pub mod assembly;
+pub mod bench;
 pub mod durations;
 pub mod engine;
 pub mod gantt;
 pub mod journal;
+pub mod load;
 pub mod model;
 pub mod perf;
 pub mod program;
+pub mod report;
+pub mod results;
 pub mod semantics;

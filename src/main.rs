@@ -1,1 +1,261 @@
-fn main() {}
+//! `concerto`: check, predict, run and chart Madeus/Concerto assemblies and
+//! reconfiguration programs. Exit codes: 0 success, 1 invalid input,
+//! 2 the run failed or could not finish, 130 interrupted.
+
+use clap::{Args, Parser, Subcommand};
+use concerto::durations::Durations;
+use concerto::engine::{self, RunOptions};
+use concerto::load::{self, Input};
+use concerto::perf::{self, Coordination};
+use concerto::{bench, gantt, report};
+use indexmap::IndexMap;
+use miette::{IntoDiagnostic, Result, WrapErr};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "concerto",
+    version,
+    about = "Run Madeus/Concerto assemblies and reconfiguration programs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// An assembly (`.yaml`) or a reconfiguration program (`.concerto`).
+    file: PathBuf,
+    /// Set a program parameter (repeatable): `--set n=5`.
+    #[arg(long = "set", value_name = "NAME=INT", value_parser = parse_set)]
+    set: Vec<(String, i64)>,
+    /// Seed for random durations such as `uniform(0, 10)`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Durations to use instead of the declared ones (YAML: `Type.transition: 2.5`
+    /// or `instance.transition: 2.5`).
+    #[arg(long, value_name = "FILE")]
+    durations: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a file and print its warnings.
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+    },
+    /// Predict the makespan with the performance model, and the Ansible and Aeolus baselines.
+    Predict {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Print JSON (`makespan`, `baselines`, `critical_path`, ...).
+        #[arg(long)]
+        json: bool,
+        /// Also write the predicted Gantt chart (SVG).
+        #[arg(long, value_name = "FILE.svg")]
+        gantt: Option<PathBuf>,
+    },
+    /// Execute a file.
+    Run {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Replace every action by a sleep of its estimated duration, on a virtual clock.
+        #[arg(long)]
+        simulate: bool,
+        /// Write every event to this JSON-lines journal.
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
+        /// Write the Gantt chart of the run (SVG).
+        #[arg(long, value_name = "FILE.svg")]
+        gantt: Option<PathBuf>,
+        /// Print a JSON summary (`makespan`, `predicted`, ...).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the dependency graph of the performance model (Graphviz DOT).
+    Graph {
+        #[command(flatten)]
+        input: InputArgs,
+    },
+    /// Render a journal as a Gantt chart.
+    Gantt {
+        journal: PathBuf,
+        /// Output file: `.svg`, or `.json` for the timeline as JSON.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Reproduce the Madeus synthetic benchmarks in real time (measured vs predicted).
+    Bench {
+        /// Largest N (components) and T (parallel transitions).
+        #[arg(long, default_value_t = 40)]
+        max: usize,
+        /// Duration of every action, seconds.
+        #[arg(long, default_value_t = 0.5)]
+        action: f64,
+        /// Components in the simulated-scale run.
+        #[arg(long, default_value_t = 10_000)]
+        scale: usize,
+    },
+    /// Regenerate docs/results.md: theoretical gains over 300 seeded draws.
+    Reproduce {
+        /// Where to write the Markdown report.
+        #[arg(short, long, default_value = "docs/results.md")]
+        output: PathBuf,
+        #[arg(long, default_value_t = 300)]
+        draws: u64,
+    },
+}
+
+fn parse_set(s: &str) -> std::result::Result<(String, i64), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=INT, found `{s}`"))?;
+    let v = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{v}` is not an integer (in `{s}`)"))?;
+    Ok((k.trim().to_string(), v))
+}
+
+fn main() -> ExitCode {
+    miette::set_hook(Box::new(|_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .terminal_links(false)
+                .build(),
+        )
+    }))
+    .ok();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("CONCERTO_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main(Cli::parse()) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_input(args: &InputArgs) -> Result<(Input, Durations)> {
+    let params: IndexMap<String, i64> = args.set.iter().cloned().collect();
+    let input = load::load(&args.file, &params)?;
+    for w in &input.warnings {
+        eprintln!("{w:?}");
+    }
+    let mut durations = Durations::new(args.seed);
+    if let Some(path) = &args.durations {
+        durations.overrides = load::durations_file(path)?;
+    }
+    Ok((input, durations))
+}
+
+fn real_main(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check { input } => {
+            let (loaded, _) = load_input(&input)?;
+            println!("{}", loaded.summary());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Predict { input, json, gantt } => {
+            let (loaded, durations) = load_input(&input)?;
+            let p = report::Predicted::new(&loaded.runnable, &durations);
+            if let Some(path) = gantt {
+                write(&path, p.concerto.timeline.to_svg())?;
+            }
+            if json {
+                println!("{}", p.to_json());
+            } else {
+                print!("{}", p.to_text());
+            }
+            Ok(if p.concerto.deadlock.is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Run {
+            input,
+            simulate,
+            journal,
+            gantt,
+            json,
+        } => {
+            let (loaded, durations) = load_input(&input)?;
+            let predicted = perf::predict(&loaded.runnable, &durations, Coordination::Concerto);
+            let opts = RunOptions {
+                simulate,
+                durations,
+                journal,
+                progress: !json && std::io::stderr().is_terminal(),
+            };
+            let rt = engine::runtime(simulate).into_diagnostic()?;
+            let result = rt.block_on(engine::run(&loaded.runnable, &opts))?;
+            if let Some(path) = gantt {
+                let mut tl = result.timeline.clone();
+                tl.title = format!(
+                    "{} ({})",
+                    input.file.display(),
+                    if simulate { "simulated" } else { "run" }
+                );
+                tl.mark_critical_from_timing();
+                write(&path, tl.to_svg())?;
+            }
+            let out = report::RunSummary::new(&result, &predicted);
+            if json {
+                println!("{}", out.to_json());
+            } else {
+                print!("{}", out.to_text());
+            }
+            Ok(if result.interrupted {
+                ExitCode::from(130)
+            } else if result.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Graph { input } => {
+            let (loaded, durations) = load_input(&input)?;
+            let p = perf::predict(&loaded.runnable, &durations, Coordination::Concerto);
+            print!("{}", report::dot(&p));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gantt { journal, output } => {
+            let text = std::fs::read_to_string(&journal)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot read {}", journal.display()))?;
+            let title = journal.display().to_string();
+            let tl = gantt::Timeline::from_journal(&title, &text)?;
+            let body = if output.extension().is_some_and(|e| e == "json") {
+                tl.to_json()
+            } else {
+                tl.to_svg()
+            };
+            write(&output, body)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { max, action, scale } => {
+            bench::madeus(max, action, scale)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reproduce { output, draws } => {
+            let md = concerto::results::reproduce(draws);
+            write(&output, md)?;
+            eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn write(path: &std::path::Path, body: String) -> Result<()> {
+    std::fs::write(path, body)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", path.display()))
+}

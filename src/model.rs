@@ -36,7 +36,10 @@ pub enum DurationSpec {
     Fixed(Duration),
     /// Uniform in `[lo, hi]` seconds, drawn once per (instance, transition)
     /// and rounded to the millisecond.
-    Uniform { lo: f64, hi: f64 },
+    Uniform {
+        lo: f64,
+        hi: f64,
+    },
 }
 
 /// The work a transition does.
@@ -231,8 +234,12 @@ impl TypeIndex {
                     (PortKind::Use | PortKind::DataUse, Binding::Transition(t)) => {
                         trans_uses[t].push(pi)
                     }
-                    (PortKind::Use | PortKind::DataUse, Binding::Place(p)) => place_uses[p].push(pi),
-                    (PortKind::Use | PortKind::DataUse, Binding::Group(g)) => group_uses[g].push(pi),
+                    (PortKind::Use | PortKind::DataUse, Binding::Place(p)) => {
+                        place_uses[p].push(pi)
+                    }
+                    (PortKind::Use | PortKind::DataUse, Binding::Group(g)) => {
+                        group_uses[g].push(pi)
+                    }
                     (PortKind::Provide, Binding::Place(p)) => place_provides[p].push(pi),
                     (PortKind::Provide, Binding::Group(g)) => group_provides[g].push(pi),
                     (PortKind::DataProvide, Binding::Place(p)) => place_data_provides[p].push(pi),
@@ -278,14 +285,30 @@ impl std::fmt::Display for PortRef {
 /// have been expanded. `span` points into the program text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Instr {
-    Add { name: String, ty: String },
-    Del { name: String },
+    Add {
+        name: String,
+        ty: String,
+    },
+    Del {
+        name: String,
+    },
     /// `con(a.p, b.q)`: the use side and the provide side, in either
     /// written order (the semantics orients it by port kind).
-    Con { a: PortRef, b: PortRef },
-    Dcon { a: PortRef, b: PortRef },
-    PushB { name: String, behavior: String },
-    Wait { name: String },
+    Con {
+        a: PortRef,
+        b: PortRef,
+    },
+    Dcon {
+        a: PortRef,
+        b: PortRef,
+    },
+    PushB {
+        name: String,
+        behavior: String,
+    },
+    Wait {
+        name: String,
+    },
     WaitAll,
 }
 
@@ -357,7 +380,15 @@ impl TypeBuilder {
         self.t_idset(name, src, dst, behavior, 0, secs)
     }
 
-    pub fn t_idset(mut self, name: &str, src: &str, dst: &str, behavior: &str, idset: u32, secs: f64) -> Self {
+    pub fn t_idset(
+        mut self,
+        name: &str,
+        src: &str,
+        dst: &str,
+        behavior: &str,
+        idset: u32,
+        secs: f64,
+    ) -> Self {
         let b = match self.ty.behavior(behavior) {
             Some(b) => b,
             None => {

@@ -20,7 +20,9 @@
 
 use crate::durations::Durations;
 use crate::gantt::{Bar, Timeline};
-use crate::model::{Binding, BehaviorId, Instr, PlaceId, PortId, PortKind, Runnable, TransId, TypeIndex};
+use crate::model::{
+    BehaviorId, Binding, Instr, PlaceId, PortId, PortKind, Runnable, TransId, TypeIndex,
+};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -141,6 +143,8 @@ struct Eval<'a> {
     succs: HashMap<V, Vec<V>>,
     /// (user, use port, provider, provide port) present now.
     conns: BTreeSet<(usize, PortId, usize, PortId)>,
+    /// The same connections by each of their two components.
+    conns_of: HashMap<usize, BTreeSet<(usize, PortId, usize, PortId)>>,
     agenda: BinaryHeap<Reverse<(Duration, u8, V)>>,
     /// Vertices waiting for a state change of a component, by component.
     parked: HashMap<usize, BTreeSet<V>>,
@@ -158,7 +162,11 @@ enum Operand {
 }
 
 /// Predict a run. Durations come from `durations` exactly as a simulated run draws them.
-pub fn predict(runnable: &Runnable, durations: &Durations, coordination: Coordination) -> Prediction {
+pub fn predict(
+    runnable: &Runnable,
+    durations: &Durations,
+    coordination: Coordination,
+) -> Prediction {
     let mut ev = Eval {
         runnable,
         durations,
@@ -168,6 +176,7 @@ pub fn predict(runnable: &Runnable, durations: &Durations, coordination: Coordin
         nodes: HashMap::new(),
         succs: HashMap::new(),
         conns: BTreeSet::new(),
+        conns_of: HashMap::new(),
         agenda: BinaryHeap::new(),
         parked: HashMap::new(),
         now: Duration::ZERO,
@@ -359,7 +368,11 @@ impl<'a> Eval<'a> {
         }
         for &t in &fired_list {
             let src = ty.ty.transitions[t].src;
-            self.node(V::Start(o, t), Join::All, vec![(V::Leave(o, src), Duration::ZERO)]);
+            self.node(
+                V::Start(o, t),
+                Join::All,
+                vec![(V::Leave(o, src), Duration::ZERO)],
+            );
             let d = self.durations.of(&self.insts[comp].name, &ty, t);
             self.node(V::End(o, t), Join::All, vec![(V::Start(o, t), d)]);
             all.push((V::End(o, t), Duration::ZERO));
@@ -402,7 +415,9 @@ impl<'a> Eval<'a> {
 
     fn run(&mut self) {
         while let Some(Reverse((at, class, v))) = self.agenda.pop() {
-            let Some(node) = self.nodes.get(&v) else { continue };
+            let Some(node) = self.nodes.get(&v) else {
+                continue;
+            };
             if node.time.is_some() {
                 continue;
             }
@@ -429,10 +444,14 @@ impl<'a> Eval<'a> {
         node.time = Some(now);
         // A vertex released from waiting on a port has the releasing vertex
         // as its candidate cause (see `wake`).
-        node.cause = node.candidate.and_then(|(t, c)| (t == now).then_some(c).flatten());
+        node.cause = node
+            .candidate
+            .and_then(|(t, c)| (t == now).then_some(c).flatten());
         let succs = self.succs.get(&v).cloned().unwrap_or_default();
         for s in succs {
-            let Some(n) = self.nodes.get_mut(&s) else { continue };
+            let Some(n) = self.nodes.get_mut(&s) else {
+                continue;
+            };
             if n.time.is_some() || n.remaining == 0 {
                 continue;
             }
@@ -496,7 +515,9 @@ impl<'a> Eval<'a> {
             V::Start(o, t) => {
                 let c = self.occs[o].comp;
                 let ty = self.insts[c].ty.clone();
-                if self.coordination == Coordination::Aeolus && self.insts[c].running.iter().any(|&r| r) {
+                if self.coordination == Coordination::Aeolus
+                    && self.insts[c].running.iter().any(|&r| r)
+                {
                     return Fired::Blocked(vec![c]);
                 }
                 let unserved: Vec<usize> = ty.trans_uses[t]
@@ -548,7 +569,11 @@ impl<'a> Eval<'a> {
                     .copied()
                     .collect();
                 if needs.iter().any(|&q| !self.served(c, q)) {
-                    let keys = needs.iter().flat_map(|&q| self.providers_of(c, q)).chain([c]).collect();
+                    let keys = needs
+                        .iter()
+                        .flat_map(|&q| self.providers_of(c, q))
+                        .chain([c])
+                        .collect();
                     return Fired::Blocked(keys);
                 }
                 let inst = &mut self.insts[c];
@@ -612,13 +637,15 @@ impl<'a> Eval<'a> {
                 }
             }
             (Instr::Del { .. }, Operand::Comp(id)) => {
-                if self.conns.iter().any(|k| k.0 == id || k.2 == id) {
+                if self.conns_of.get(&id).is_some_and(|c| !c.is_empty()) {
                     return Fired::Blocked(vec![id]);
                 }
                 self.insts[id].alive = false;
             }
             (Instr::Con { .. }, Operand::Conn(k)) => {
                 self.conns.insert(k);
+                self.conns_of.entry(k.0).or_default().insert(k);
+                self.conns_of.entry(k.2).or_default().insert(k);
                 self.fire(v);
                 self.wake(k.0, v);
                 self.wake(k.2, v);
@@ -629,6 +656,11 @@ impl<'a> Eval<'a> {
                     return Fired::Blocked(vec![k.0]);
                 }
                 self.conns.remove(&k);
+                for c in [k.0, k.2] {
+                    if let Some(set) = self.conns_of.get_mut(&c) {
+                        set.remove(&k);
+                    }
+                }
                 self.fire(v);
                 self.wake(k.0, v);
                 self.wake(k.2, v);
@@ -660,17 +692,11 @@ impl<'a> Eval<'a> {
     fn state_changed(&mut self, c: usize, by: V) {
         // Neighbours through connections may be served or unlocked now.
         let neighbours: BTreeSet<usize> = self
-            .conns
-            .iter()
-            .filter_map(|k| {
-                if k.0 == c {
-                    Some(k.2)
-                } else if k.2 == c {
-                    Some(k.0)
-                } else {
-                    None
-                }
-            })
+            .conns_of
+            .get(&c)
+            .into_iter()
+            .flatten()
+            .map(|k| if k.0 == c { k.2 } else { k.0 })
             .collect();
         self.wake(c, by);
         for n in neighbours {
@@ -680,16 +706,31 @@ impl<'a> Eval<'a> {
 
     // ---- state predicates -------------------------------------------------
 
-    fn group_active(&self, c: usize, g: usize, without: Option<PlaceId>, extra: &[TransId]) -> bool {
+    fn group_active(
+        &self,
+        c: usize,
+        g: usize,
+        without: Option<PlaceId>,
+        extra: &[TransId],
+    ) -> bool {
         let inst = &self.insts[c];
         let ty = &inst.ty;
-        ty.ty.groups[g].places.iter().any(|&p| inst.marked[p] && Some(p) != without)
+        ty.ty.groups[g]
+            .places
+            .iter()
+            .any(|&p| inst.marked[p] && Some(p) != without)
             || ty.group_transitions[g]
                 .iter()
                 .any(|&t| inst.running[t] || inst.docked[t] || extra.contains(&t))
     }
 
-    fn provide_active(&self, c: usize, q: PortId, without: Option<PlaceId>, extra: &[TransId]) -> bool {
+    fn provide_active(
+        &self,
+        c: usize,
+        q: PortId,
+        without: Option<PlaceId>,
+        extra: &[TransId],
+    ) -> bool {
         let inst = &self.insts[c];
         if !inst.alive {
             return false;
@@ -728,8 +769,10 @@ impl<'a> Eval<'a> {
     }
 
     fn users_in_use(&self, c: usize, q: PortId) -> Vec<usize> {
-        self.conns
-            .iter()
+        self.conns_of
+            .get(&c)
+            .into_iter()
+            .flatten()
             .filter(|k| k.2 == c && k.3 == q && self.in_use(k.0, k.1))
             .map(|k| k.0)
             .collect()
@@ -843,7 +886,11 @@ impl<'a> Eval<'a> {
                 });
             }
         }
-        bars.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.component.cmp(&b.component)));
+        bars.sort_by(|a, b| {
+            a.start
+                .total_cmp(&b.start)
+                .then(a.component.cmp(&b.component))
+        });
         runs.sort_by(|a, b| a.start.cmp(&b.start).then(a.component.cmp(&b.component)));
 
         let deadlock = self.deadlock();
@@ -892,18 +939,22 @@ impl<'a> Eval<'a> {
         // the unfired vertices of the components they are parked on.
         let mut g = petgraph::graph::DiGraph::<V, ()>::new();
         let idx: HashMap<V, _> = unfired.iter().map(|v| (*v, g.add_node(*v))).collect();
-        let parked_on: HashMap<V, Vec<usize>> = self.parked.iter().fold(HashMap::new(), |mut m, (c, vs)| {
-            for v in vs {
-                m.entry(*v).or_insert_with(Vec::new).push(*c);
-            }
-            m
-        });
+        let parked_on: HashMap<V, Vec<usize>> =
+            self.parked.iter().fold(HashMap::new(), |mut m, (c, vs)| {
+                for v in vs {
+                    m.entry(*v).or_insert_with(Vec::new).push(*c);
+                }
+                m
+            });
         let comp_of = |v: V| -> Option<usize> {
             match v {
                 V::Instr(_) => None,
-                V::BStart(o) | V::BEnd(o) | V::Enter(o, ..) | V::Leave(o, _) | V::Start(o, _) | V::End(o, _) => {
-                    Some(self.occs[o].comp)
-                }
+                V::BStart(o)
+                | V::BEnd(o)
+                | V::Enter(o, ..)
+                | V::Leave(o, _)
+                | V::Start(o, _)
+                | V::End(o, _) => Some(self.occs[o].comp),
             }
         };
         for &v in &unfired {
@@ -915,7 +966,10 @@ impl<'a> Eval<'a> {
             }
             for &c in parked_on.get(&v).into_iter().flatten() {
                 for &u in &unfired {
-                    if u != v && comp_of(u) == Some(c) && matches!(u, V::Leave(..) | V::Enter(..) | V::End(..)) {
+                    if u != v
+                        && comp_of(u) == Some(c)
+                        && matches!(u, V::Leave(..) | V::Enter(..) | V::End(..))
+                    {
                         g.add_edge(idx[&v], idx[&u], ());
                     }
                 }
@@ -958,7 +1012,11 @@ enum Fired {
 
 impl Inst {
     fn new(name: String, ty: Arc<TypeIndex>) -> Self {
-        let (np, nt, nq) = (ty.ty.places.len(), ty.ty.transitions.len(), ty.ty.ports.len());
+        let (np, nt, nq) = (
+            ty.ty.places.len(),
+            ty.ty.transitions.len(),
+            ty.ty.ports.len(),
+        );
         Inst {
             name,
             occs: Vec::new(),
@@ -980,26 +1038,44 @@ mod tests {
 
     fn runnable(types: Types, program: Vec<Instr>) -> Runnable {
         let spans = vec![Default::default(); program.len()];
-        Runnable { types, program, spans }
+        Runnable {
+            types,
+            program,
+            spans,
+        }
     }
 
     /// The model and the semantics (on a virtual clock) agree on the makespan.
     fn agree(types: Types, program: Vec<Instr>) -> Prediction {
         let (log, sem) = drive(types.clone(), program.clone(), &[]);
         let measured = log.last().map(|(t, _)| *t).unwrap_or(0);
-        let p = predict(&runnable(types, program), &Durations::new(0), Coordination::Concerto);
+        let p = predict(
+            &runnable(types, program),
+            &Durations::new(0),
+            Coordination::Concerto,
+        );
         assert!(sem.is_finished());
         assert!(p.deadlock.is_none(), "{:?}", p.deadlock);
-        assert_eq!(p.makespan.as_millis() as u64, measured, "predicted vs semantics");
+        assert_eq!(
+            p.makespan.as_millis() as u64,
+            measured,
+            "predicted vs semantics"
+        );
         p
     }
 
     #[test]
     fn chain_deploy() {
-        let p = agree(types_of([chain()]), vec![add("x", "Chain"), push("x", "deploy"), wait("x")]);
+        let p = agree(
+            types_of([chain()]),
+            vec![add("x", "Chain"), push("x", "deploy"), wait("x")],
+        );
         assert_eq!(p.makespan, Duration::from_secs(3));
         let names: Vec<_> = p.critical_path.iter().map(|s| s.what.as_str()).collect();
-        assert!(names.contains(&"x: end ab") && names.contains(&"x: end bc"), "{names:?}");
+        assert!(
+            names.contains(&"x: end ab") && names.contains(&"x: end bc"),
+            "{names:?}"
+        );
     }
 
     #[test]
@@ -1007,7 +1083,14 @@ mod tests {
         let p = agree(server_client(), deploy_program());
         assert_eq!(p.makespan, Duration::from_secs(4));
         let mut program = deploy_program();
-        program.extend([push("s", "maintain"), push("s", "deploy"), push("c", "suspend"), wait("s"), push("c", "install"), wait("c")]);
+        program.extend([
+            push("s", "maintain"),
+            push("s", "deploy"),
+            push("c", "suspend"),
+            wait("s"),
+            push("c", "install"),
+            wait("c"),
+        ]);
         let p = agree(server_client(), program);
         assert_eq!(p.makespan, Duration::from_secs(10));
     }
@@ -1019,12 +1102,25 @@ mod tests {
             .t("y", "a", "b", "deploy", 2.0)
             .t("z", "b", "c", "deploy", 1.0)
             .build();
-        let r = runnable(types_of([ty]), vec![add("f", "Fork"), add("g", "Fork"), push("f", "deploy"), push("g", "deploy"), Instr::WaitAll]);
+        let r = runnable(
+            types_of([ty]),
+            vec![
+                add("f", "Fork"),
+                add("g", "Fork"),
+                push("f", "deploy"),
+                push("g", "deploy"),
+                Instr::WaitAll,
+            ],
+        );
         let d = Durations::new(0);
         let concerto = predict(&r, &d, Coordination::Concerto);
         let aeolus = predict(&r, &d, Coordination::Aeolus);
         assert_eq!(concerto.makespan, Duration::from_secs(4));
-        assert_eq!(aeolus.makespan, Duration::from_secs(6), "x and y one after the other");
+        assert_eq!(
+            aeolus.makespan,
+            Duration::from_secs(6),
+            "x and y one after the other"
+        );
         // Ansible: f and g are hosts of one play: x, y, z as three tasks.
         assert_eq!(ansible_baseline(&concerto), Duration::from_secs(6));
     }
@@ -1041,8 +1137,20 @@ mod tests {
             .port("need", Use, "y", &["go"])
             .port("give", Provide, "x", &["b1"])
             .build();
-        let program = vec![add("a", "A"), add("b", "B"), con("a.need", "b.give"), con("b.need", "a.give"), push("a", "deploy"), push("b", "deploy"), Instr::WaitAll];
-        let p = predict(&runnable(types_of([a, b]), program), &Durations::new(0), Coordination::Concerto);
+        let program = vec![
+            add("a", "A"),
+            add("b", "B"),
+            con("a.need", "b.give"),
+            con("b.need", "a.give"),
+            push("a", "deploy"),
+            push("b", "deploy"),
+            Instr::WaitAll,
+        ];
+        let p = predict(
+            &runnable(types_of([a, b]), program),
+            &Durations::new(0),
+            Coordination::Concerto,
+        );
         let d = p.deadlock.expect("deadlock");
         assert!(d.cycle.iter().any(|s| s == "a: start go"), "{d:?}");
         assert!(d.cycle.iter().any(|s| s == "b: start go"), "{d:?}");
@@ -1077,15 +1185,33 @@ mod props {
             let uses = if max_provider == 0 {
                 Just(Vec::new()).boxed()
             } else {
-                prop::collection::vec((0usize..8, any::<bool>(), 0..max_provider, any::<bool>(), 0usize..8), 0..3).boxed()
+                prop::collection::vec(
+                    (
+                        0usize..8,
+                        any::<bool>(),
+                        0..max_provider,
+                        any::<bool>(),
+                        0usize..8,
+                    ),
+                    0..3,
+                )
+                .boxed()
             };
-            (Just(places), ins, any::<bool>(), uses).prop_map(|(places, ins, resets, uses)| Spec { places, ins, resets, uses })
+            (Just(places), ins, any::<bool>(), uses).prop_map(|(places, ins, resets, uses)| Spec {
+                places,
+                ins,
+                resets,
+                uses,
+            })
         })
     }
 
     /// 400 cases by default; `PROPTEST_CASES=5000` for a longer hunt.
     fn cases() -> u32 {
-        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400)
     }
 
     fn assembly() -> impl Strategy<Value = Vec<Spec>> {
@@ -1108,12 +1234,21 @@ mod props {
                 for &(src, idset, ms) in ins {
                     if seen.insert(src) {
                         let name = format!("t{src}_{dst}");
-                        b = b.t_idset(&name, &names[src], &names[dst], "deploy", idset, ms as f64 / 1000.0);
+                        b = b.t_idset(
+                            &name,
+                            &names[src],
+                            &names[dst],
+                            "deploy",
+                            idset,
+                            ms as f64 / 1000.0,
+                        );
                         tnames.push(name);
                     }
                 }
             }
-            let finals: Vec<usize> = (0..s.places).filter(|&p| !s.ins.iter().flatten().any(|&(src, _, _)| src == p)).collect();
+            let finals: Vec<usize> = (0..s.places)
+                .filter(|&p| !s.ins.iter().flatten().any(|&(src, _, _)| src == p))
+                .collect();
             if s.resets {
                 for &f in &finals {
                     b = b.t(&format!("r{f}"), &names[f], "p0", "reset", 0.5);
@@ -1121,12 +1256,24 @@ mod props {
             }
             // One provide port on a place (or a group of two places), one per component.
             b = b.group("g", &[&names[s.places - 1], &names[s.places / 2]]);
-            b = b.port("out", PortKind::Provide, "t", &[names[s.places - 1].as_str()]);
+            b = b.port(
+                "out",
+                PortKind::Provide,
+                "t",
+                &[names[s.places - 1].as_str()],
+            );
             b = b.port("gout", PortKind::Provide, "t", &["g"]);
             for (u, &(bind, to_place, provider, group, _)) in s.uses.iter().enumerate() {
-                let target = if to_place { names[1 + bind % (s.places - 1)].clone() } else { tnames[bind % tnames.len()].clone() };
+                let target = if to_place {
+                    names[1 + bind % (s.places - 1)].clone()
+                } else {
+                    tnames[bind % tnames.len()].clone()
+                };
                 b = b.port(&format!("in{u}"), PortKind::Use, "t", &[target.as_str()]);
-                cons.push(con(&format!("c{k}.in{u}"), &format!("c{provider}.{}", if group { "gout" } else { "out" })));
+                cons.push(con(
+                    &format!("c{k}.in{u}"),
+                    &format!("c{provider}.{}", if group { "gout" } else { "out" }),
+                ));
             }
             types.push(b.build());
             program.push(add(&format!("c{k}"), &format!("T{k}")));

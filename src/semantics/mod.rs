@@ -526,9 +526,11 @@ impl Semantics {
                         .copied()
                         .filter(|&g| !c.group_active[g])
                         .collect();
-                    let needs = ty.place_uses[p]
-                        .iter()
-                        .chain(entering_groups.iter().flat_map(|&g| ty.group_uses[g].iter()));
+                    let needs = ty.place_uses[p].iter().chain(
+                        entering_groups
+                            .iter()
+                            .flat_map(|&g| ty.group_uses[g].iter()),
+                    );
                     if !needs.clone().all(|&q| self.served(cid, q)) {
                         continue;
                     }
@@ -736,7 +738,10 @@ impl Semantics {
             Instr::Del { name } => {
                 let cid = self.lookup(name)?;
                 let quiet = self.comp(cid).is_some_and(|c| c.is_quiet());
-                let connected = self.conns.iter().any(|k| k.user == cid || k.provider == cid);
+                let connected = self
+                    .conns
+                    .iter()
+                    .any(|k| k.user == cid || k.provider == cid);
                 if !quiet || connected {
                     return Ok(false);
                 }
@@ -789,9 +794,10 @@ impl Semantics {
             Instr::PushB { name, behavior } => {
                 let cid = self.lookup(name)?;
                 let c = self.comp_mut(cid);
-                let b = c.ty.ty.behavior(behavior).ok_or_else(|| {
-                    format!("component `{name}` has no behavior `{behavior}`")
-                })?;
+                let b =
+                    c.ty.ty.behavior(behavior).ok_or_else(|| {
+                        format!("component `{name}` has no behavior `{behavior}`")
+                    })?;
                 c.queue.push_back(b);
                 self.touch(cid);
                 Ok(true)
@@ -813,17 +819,19 @@ impl Semantics {
 
     /// Orient `con(a, b)` as (use side, provide side), checking kinds and types.
     fn orient(&self, a: &crate::model::PortRef, b: &crate::model::PortRef) -> Result<Conn, String> {
-        let resolve = |r: &crate::model::PortRef| -> Result<(CompId, PortId, PortKind, String), String> {
-            let cid = self.lookup(&r.component)?;
-            let c = self.comp(cid).ok_or_else(|| format!("no component named `{}`", r.component))?;
-            let q = c
-                .ty
-                .ty
-                .port(&r.port)
-                .ok_or_else(|| format!("`{}` has no port `{}`", r.component, r.port))?;
-            let port = &c.ty.ty.ports[q];
-            Ok((cid, q, port.kind, port.ty.clone()))
-        };
+        let resolve =
+            |r: &crate::model::PortRef| -> Result<(CompId, PortId, PortKind, String), String> {
+                let cid = self.lookup(&r.component)?;
+                let c = self
+                    .comp(cid)
+                    .ok_or_else(|| format!("no component named `{}`", r.component))?;
+                let q =
+                    c.ty.ty
+                        .port(&r.port)
+                        .ok_or_else(|| format!("`{}` has no port `{}`", r.component, r.port))?;
+                let port = &c.ty.ty.ports[q];
+                Ok((cid, q, port.kind, port.ty.clone()))
+            };
         let (ca, qa, ka, ta) = resolve(a)?;
         let (cb, qb, kb, tb) = resolve(b)?;
         let ((uc, uq, uk), (pc, pq, pk)) = if ka.is_use() {
@@ -843,7 +851,9 @@ impl Semantics {
             ));
         }
         if ta != tb {
-            return Err(format!("port types differ: `{a}` is `{ta}`, `{b}` is `{tb}`"));
+            return Err(format!(
+                "port types differ: `{a}` is `{ta}`, `{b}` is `{tb}`"
+            ));
         }
         Ok(Conn {
             user: uc,
@@ -905,7 +915,10 @@ impl Semantics {
                     let now = if port.kind == PortKind::DataProvide {
                         // Provided forever once a bound place has been reached.
                         c.providing[q]
-                            || port.bindings.iter().any(|b| matches!(*b, Binding::Place(p) if c.marked[p]))
+                            || port
+                                .bindings
+                                .iter()
+                                .any(|b| matches!(*b, Binding::Place(p) if c.marked[p]))
                     } else {
                         c.provide_active(q, None)
                     };
