@@ -64,6 +64,12 @@ impl RunReport {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EngineError {
+    #[error("cannot listen for Ctrl-C")]
+    #[diagnostic(help("the process cannot install a SIGINT handler"))]
+    Signal {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write the journal {path}")]
     #[diagnostic(help("check that the directory exists and is writable"))]
     Journal {
@@ -118,8 +124,9 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     let mut interrupted = false;
     let mut transitions_run = 0usize;
     let progress = opts.progress.then(progress_bar);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    // Registered before any action starts, so an early Ctrl-C is not lost.
+    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|source| EngineError::Signal { source })?;
 
     let mut events = sem.settle();
     loop {
@@ -194,7 +201,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         let next_deadline = heap.peek().map(|Reverse((d, _))| *d);
         tokio::select! {
             biased;
-            _ = &mut ctrl_c => {
+            _ = ctrl_c.recv() => {
                 interrupted = true;
                 break;
             }
@@ -361,8 +368,26 @@ fn env_name(port: &str) -> String {
         .collect()
 }
 
-/// Run `sh -c cmd`. Data-provide values are read back from the file named
-/// by `$CONCERTO_OUTPUT` (`NAME=VALUE` lines, as GitHub Actions' `$GITHUB_OUTPUT`).
+/// Kills a command's whole process group when dropped while armed: on
+/// Ctrl-C (the task is aborted), on timeout. Disarmed when the command
+/// exits by itself, so daemons it started in the background live on.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            // SAFETY: kill(2) with a negative pid signals a process group;
+            // no memory is involved.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Run `sh -c cmd` in a process group of its own. Data-provide values are
+/// read back from the file named by `$CONCERTO_OUTPUT` (`NAME=VALUE` lines,
+/// as GitHub Actions' `$GITHUB_OUTPUT`).
 async fn run_command(
     run: RunId,
     cmd: String,
@@ -370,30 +395,39 @@ async fn run_command(
     env: Vec<(String, String)>,
 ) -> CommandDone {
     let out_file = std::env::temp_dir().join(format!("concerto-{}-{run}.out", std::process::id()));
-    let mut command = tokio::process::Command::new("sh");
-    command
+    let failed = |msg: String| CommandDone {
+        run,
+        outcome: Outcome::failed(msg),
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(&cmd)
         .envs(env)
         .env("CONCERTO_OUTPUT", &out_file)
         .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let fut = command.output();
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot start `sh`: {e}")),
+    };
+    let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let result = match timeout {
-        Some(d) => match tokio::time::timeout(d, fut).await {
+        Some(d) => match tokio::time::timeout(d, child.wait_with_output()).await {
             Ok(r) => r,
             Err(_) => {
                 let _ = std::fs::remove_file(&out_file);
-                return CommandDone {
-                    run,
-                    outcome: Outcome::failed(format!("timed out after {:.1}s", d.as_secs_f64())),
-                    stdout: String::new(),
-                    stderr: String::new(),
-                };
+                return failed(format!("timed out after {:.1}s", d.as_secs_f64()));
             }
         },
-        None => fut.await,
+        None => child.wait_with_output().await,
     };
+    guard.0 = None;
     let data = std::fs::read_to_string(&out_file)
         .map(|s| {
             s.lines()
@@ -422,12 +456,7 @@ async fn run_command(
                 stderr,
             }
         }
-        Err(e) => CommandDone {
-            run,
-            outcome: Outcome::failed(format!("cannot start `sh`: {e}")),
-            stdout: String::new(),
-            stderr: String::new(),
-        },
+        Err(e) => failed(format!("cannot wait for `sh`: {e}")),
     }
 }
 
@@ -442,17 +471,12 @@ fn progress_bar() -> indicatif::ProgressBar {
     pb
 }
 
-/// Build the runtime a run needs: a paused clock when simulating.
+/// Build the runtime a run needs: one thread (the engine is one task and
+/// its actions wait on timers and child processes), with a paused clock
+/// when simulating.
 pub fn runtime(simulate: bool) -> std::io::Result<tokio::runtime::Runtime> {
-    if simulate {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(simulate)
+        .build()
 }

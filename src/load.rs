@@ -82,58 +82,136 @@ pub fn load(path: &Path, params: &IndexMap<String, i64>) -> miette::Result<Input
 }
 
 /// A durations file: a YAML mapping from `Type.transition` or
-/// `instance.transition` to a duration (`2.5`, `300ms`, `uniform(0, 10)` is
-/// not allowed here: the file fixes numbers).
-pub fn durations_file(path: &Path) -> miette::Result<HashMap<String, Duration>> {
+/// `instance.transition` to a fixed duration (`2.5`, `300ms`, `2m`), checked
+/// against what is being run.
+pub fn durations_file(
+    path: &Path,
+    runnable: &Runnable,
+) -> miette::Result<HashMap<String, Duration>> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    parse_durations(&path.display().to_string(), &text).map_err(Into::into)
+    parse_durations(&path.display().to_string(), &text, runnable).map_err(Into::into)
 }
 
-pub fn parse_durations(name: &str, text: &str) -> Result<HashMap<String, Duration>, LoadError> {
-    let err = |offset: usize, message: String, help: Option<String>| LoadError::Durations {
-        src: NamedSource::new(name, text.to_string()),
-        span: (offset, 0).into(),
-        message,
-        help,
-    };
-    let map: IndexMap<String, serde_norway::Value> = serde_norway::from_str(text).map_err(|e| {
-        let offset = e.location().map(|l| l.index()).unwrap_or(0);
+pub fn parse_durations(
+    name: &str,
+    text: &str,
+    runnable: &Runnable,
+) -> Result<HashMap<String, Duration>, LoadError> {
+    use crate::assembly::spans::{Kind, Seg, SpanIndex};
+    let err =
+        |span: crate::model::SrcSpan, message: String, help: Option<String>| LoadError::Durations {
+            src: NamedSource::new(name, text.to_string()),
+            span: span.into(),
+            message,
+            help,
+        };
+    let index = SpanIndex::build(text).map_err(|e| {
+        let at = e.at.offset.min(text.len());
         err(
-            offset,
-            e.to_string(),
+            crate::model::SrcSpan { offset: at, len: 0 },
+            e.message.clone(),
             Some("expected a mapping such as `Server.configure: 2.5`".into()),
         )
     })?;
+    // Every name a key may use: Type.transition and instance.transition.
+    let mut known: Vec<String> = Vec::new();
+    for (ty_name, ty) in &runnable.types {
+        known.extend(
+            ty.ty
+                .transitions
+                .iter()
+                .map(|t| format!("{ty_name}.{}", t.name)),
+        );
+    }
+    for instr in &runnable.program {
+        if let crate::model::Instr::Add { name, ty } = instr {
+            if let Some(t) = runnable.types.get(ty) {
+                known.extend(
+                    t.ty.transitions
+                        .iter()
+                        .map(|tr| format!("{name}.{}", tr.name)),
+                );
+            }
+        }
+    }
     let mut out = HashMap::new();
-    for (key, value) in map {
-        let at = text.find(&key).unwrap_or(0);
-        if !key.contains('.') {
+    let top = index.nodes().iter().filter(|n| n.path.len() == 1);
+    let mut any = false;
+    for node in top {
+        any = true;
+        let Some(Seg::Key(key)) = node.path.first() else {
+            continue;
+        };
+        let key_span = node.key_or_value();
+        if !known.iter().any(|k| k == key) {
+            let close = known
+                .iter()
+                .filter(|k| strsim_close(k, key))
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>();
+            let help = if close.is_empty() {
+                Some(
+                    "keys are `Type.transition` or `instance.transition` of the file being run"
+                        .to_string(),
+                )
+            } else {
+                Some(format!(
+                    "did you mean {}?",
+                    close
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            };
             return Err(err(
-                at,
-                format!("`{key}` is not `Type.transition` or `instance.transition`"),
-                None,
+                key_span,
+                format!("`{key}` names no transition of this run"),
+                help,
             ));
         }
-        let spec = match &value {
-            serde_norway::Value::Number(n) => n.as_f64().map(|f| f.to_string()),
-            serde_norway::Value::String(s) => Some(s.clone()),
-            _ => None,
-        };
-        let d = spec
-            .as_deref()
-            .map(crate::durations::parse_seconds)
+        let value = &text[node.value.offset..(node.value.offset + node.value.len).min(text.len())];
+        let d = (node.kind == Kind::Scalar)
+            .then(|| {
+                crate::durations::parse_seconds(
+                    value.trim().trim_matches(|c| c == '"' || c == '\''),
+                )
+            })
             .and_then(Result::ok)
             .ok_or_else(|| {
                 err(
-                    at,
+                    node.value,
                     format!("the duration of `{key}` is not a number of seconds"),
                     Some("write `2.5`, `300ms` or `2m`".into()),
                 )
             })?;
-        out.insert(key, crate::durations::secs(d));
+        out.insert(key.clone(), crate::durations::secs(d));
+    }
+    if !any && !text.trim().is_empty() {
+        return Err(err(
+            crate::model::SrcSpan::default(),
+            "expected a mapping".into(),
+            Some("write one `Type.transition: seconds` per line".into()),
+        ));
     }
     Ok(out)
+}
+
+/// Names one edit or transposition apart, or sharing the part after the dot.
+fn strsim_close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
 }

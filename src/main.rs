@@ -134,7 +134,21 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("CONCERTO_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    match real_main(Cli::parse()) {
+    // Usage errors are invalid input (exit 1), like every other input error;
+    // clap would use 2, which here means "the run failed".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(1),
+            };
+        }
+    };
+    match real_main(cli) {
         Ok(code) => code,
         Err(report) => {
             eprintln!("{report:?}");
@@ -151,7 +165,7 @@ fn load_input(args: &InputArgs) -> Result<(Input, Durations)> {
     }
     let mut durations = Durations::new(args.seed);
     if let Some(path) = &args.durations {
-        durations.overrides = load::durations_file(path)?;
+        durations.overrides = load::durations_file(path, &input.runnable)?;
     }
     Ok((input, durations))
 }
@@ -223,7 +237,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         Command::Graph { input } => {
             let (loaded, durations) = load_input(&input)?;
-            let p = perf::predict(&loaded.runnable, &durations, Coordination::Concerto);
+            let p = perf::predict_graph(&loaded.runnable, &durations, Coordination::Concerto);
             print!("{}", report::dot(&p));
             Ok(ExitCode::SUCCESS)
         }

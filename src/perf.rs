@@ -76,7 +76,8 @@ pub struct Prediction {
     pub critical_path: Vec<Step>,
     pub timeline: Timeline,
     pub deadlock: Option<Deadlock>,
-    /// Vertices with their times and incoming arcs, for `concerto graph`.
+    /// Vertices with their times and incoming arcs, for `concerto graph`
+    /// (filled by [`predict_graph`] only).
     pub graph: Vec<(String, Option<f64>, Vec<(String, f64)>)>,
     /// Every transition execution, in start order.
     pub runs: Vec<TransitionRun>,
@@ -133,21 +134,52 @@ struct Node {
     cause: Option<(V, Duration)>,
 }
 
+/// FxHash (rustc's): the maps here are keyed by small integers and hashed
+/// hundreds of thousands of times; SipHash's DoS resistance buys nothing.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
 struct Eval<'a> {
     runnable: &'a Runnable,
     durations: &'a Durations,
     coordination: Coordination,
     insts: Vec<Inst>,
     occs: Vec<Occ>,
-    nodes: HashMap<V, Node>,
-    succs: HashMap<V, Vec<V>>,
+    nodes: FxMap<V, Node>,
+    /// Successors with the arc's weight.
+    succs: FxMap<V, Vec<(V, Duration)>>,
     /// (user, use port, provider, provide port) present now.
     conns: BTreeSet<(usize, PortId, usize, PortId)>,
     /// The same connections by each of their two components.
     conns_of: HashMap<usize, BTreeSet<(usize, PortId, usize, PortId)>>,
     agenda: BinaryHeap<Reverse<(Duration, u8, V)>>,
     /// Vertices waiting for a state change of a component, by component.
-    parked: HashMap<usize, BTreeSet<V>>,
+    parked: FxMap<usize, BTreeSet<V>>,
     now: Duration,
     /// Per instruction, the instance(s) it names, resolved in program order:
     /// `add`/`del`/`pushB`/`wait` one, `con`/`dcon` (user, use port, provider, provide port).
@@ -162,10 +194,20 @@ enum Operand {
 }
 
 /// Predict a run. Durations come from `durations` exactly as a simulated run draws them.
-pub fn predict(
+pub fn predict(r: &Runnable, d: &Durations, coordination: Coordination) -> Prediction {
+    evaluate(r, d, coordination, false)
+}
+
+/// [`predict`], also filling [`Prediction::graph`] (names every vertex).
+pub fn predict_graph(r: &Runnable, d: &Durations, coordination: Coordination) -> Prediction {
+    evaluate(r, d, coordination, true)
+}
+
+fn evaluate(
     runnable: &Runnable,
     durations: &Durations,
     coordination: Coordination,
+    with_graph: bool,
 ) -> Prediction {
     let mut ev = Eval {
         runnable,
@@ -173,18 +215,18 @@ pub fn predict(
         coordination,
         insts: Vec::new(),
         occs: Vec::new(),
-        nodes: HashMap::new(),
-        succs: HashMap::new(),
+        nodes: FxMap::default(),
+        succs: FxMap::default(),
         conns: BTreeSet::new(),
         conns_of: HashMap::new(),
         agenda: BinaryHeap::new(),
-        parked: HashMap::new(),
+        parked: FxMap::default(),
         now: Duration::ZERO,
         operand: Vec::new(),
     };
     ev.unfold_program();
     ev.run();
-    ev.finish()
+    ev.finish(with_graph)
 }
 
 /// The Ansible-model makespan (model.md §4): the transitions of the run, one
@@ -208,8 +250,8 @@ impl<'a> Eval<'a> {
     // ---- building the graph ---------------------------------------------
 
     fn node(&mut self, v: V, join: Join, preds: Vec<(V, Duration)>) {
-        for (p, _) in &preds {
-            self.succs.entry(*p).or_default().push(v);
+        for (p, w) in &preds {
+            self.succs.entry(*p).or_default().push((v, *w));
         }
         let remaining = match join {
             Join::All => preds.len(),
@@ -447,21 +489,15 @@ impl<'a> Eval<'a> {
         node.cause = node
             .candidate
             .and_then(|(t, c)| (t == now).then_some(c).flatten());
-        let succs = self.succs.get(&v).cloned().unwrap_or_default();
-        for s in succs {
+        // Each vertex fires once: its successor list is no longer needed.
+        let succs = self.succs.remove(&v).unwrap_or_default();
+        for (s, w) in succs {
             let Some(n) = self.nodes.get_mut(&s) else {
                 continue;
             };
             if n.time.is_some() || n.remaining == 0 {
                 continue;
             }
-            let w = n
-                .preds
-                .iter()
-                .filter(|(p, _)| *p == v)
-                .map(|(_, w)| *w)
-                .max()
-                .unwrap_or_default();
             let t = now + w;
             let better = match (n.join, n.candidate) {
                 (_, None) => true,
@@ -609,7 +645,9 @@ impl<'a> Eval<'a> {
                         .flat_map(|&q| self.users_in_use(c, q))
                         .collect();
                     if !users.is_empty() {
-                        return Fired::Blocked(users);
+                        // Released by a user stopping, or by this component
+                        // keeping the port active some other way.
+                        return Fired::Blocked(users.into_iter().chain([c]).collect());
                     }
                 }
                 let inst = &mut self.insts[c];
@@ -689,19 +727,11 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// A vertex waiting on a port is parked on the components whose change
+    /// can release it (providers for a use, users for a lock, itself for
+    /// Aeolus and new connections): waking `c` alone is enough.
     fn state_changed(&mut self, c: usize, by: V) {
-        // Neighbours through connections may be served or unlocked now.
-        let neighbours: BTreeSet<usize> = self
-            .conns_of
-            .get(&c)
-            .into_iter()
-            .flatten()
-            .map(|k| if k.0 == c { k.2 } else { k.0 })
-            .collect();
         self.wake(c, by);
-        for n in neighbours {
-            self.wake(n, by);
-        }
     }
 
     // ---- state predicates -------------------------------------------------
@@ -815,7 +845,7 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn finish(mut self) -> Prediction {
+    fn finish(mut self, with_graph: bool) -> Prediction {
         let fired: Vec<(V, Duration)> = self
             .nodes
             .iter()
@@ -894,7 +924,11 @@ impl<'a> Eval<'a> {
         runs.sort_by(|a, b| a.start.cmp(&b.start).then(a.component.cmp(&b.component)));
 
         let deadlock = self.deadlock();
-        let ordered: BTreeMap<V, &Node> = self.nodes.iter().map(|(v, n)| (*v, n)).collect();
+        let ordered: BTreeMap<V, &Node> = if with_graph {
+            self.nodes.iter().map(|(v, n)| (*v, n)).collect()
+        } else {
+            BTreeMap::new()
+        };
         let graph = ordered
             .iter()
             .map(|(v, n)| {

@@ -180,9 +180,11 @@ pub fn dot(p: &Prediction) -> String {
     let mut s =
         String::from("digraph concerto {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
     for (name, time, preds) in &p.graph {
+        // Escape the name, then add DOT's own `\n` line break unescaped.
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
         let label = match time {
-            Some(t) => format!("{name}\\n{t:.3} s"),
-            None => format!("{name}\\nnever"),
+            Some(t) => format!("\"{escaped}\\n{t:.3} s\""),
+            None => format!("\"{escaped}\\nnever\""),
         };
         let color = if critical.contains(name.as_str()) {
             ", color=red, penwidth=2"
@@ -191,7 +193,7 @@ pub fn dot(p: &Prediction) -> String {
         } else {
             ""
         };
-        let _ = writeln!(s, "  {} [label={}{}];", q(name), q(&label), color);
+        let _ = writeln!(s, "  {} [label={}{}];", q(name), label, color);
         for (pred, w) in preds {
             let _ = writeln!(s, "  {} -> {} [label=\"{w:.3}\"];", q(pred), q(name));
         }
