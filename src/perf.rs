@@ -1328,43 +1328,127 @@ mod props {
         (types_of(types), program)
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-
-        /// Deploy: every transition fires exactly once when the run finishes;
-        /// the run finishes iff the model finds no deadlock; same makespan.
-        #[test]
-        fn deploy_matches_the_model(specs in assembly()) {
-            let (types, program) = build(&specs, false);
-            let (log, sem) = drive(types.clone(), program.clone(), &[]);
-            let r = Runnable { types: types.clone(), spans: vec![Default::default(); program.len()], program };
-            let p = predict(&r, &Durations::new(0), Coordination::Concerto);
-            prop_assert_eq!(sem.is_finished(), p.deadlock.is_none(), "finished vs deadlock: {:?} / {:?}", sem.blocked(), p.deadlock);
-            if sem.is_finished() {
-                let measured = log.last().map(|(t, _)| *t).unwrap_or(0);
-                prop_assert_eq!(p.makespan.as_millis() as u64, measured);
-                for (cid, c) in sem.components() {
-                    let _ = cid;
-                    for t in c.ty.ty.transitions.iter().filter(|t| c.ty.ty.behaviors[t.behavior] == "deploy") {
+    /// The semantics (virtual clock) and the model agree: the run finishes
+    /// iff no deadlock is found; then the makespans are equal and (deploy)
+    /// every deploy transition fired exactly once.
+    fn agree(specs: &[Spec], with_reset: bool) -> Result<(), TestCaseError> {
+        let (types, program) = build(specs, with_reset);
+        let (log, sem) = drive(types.clone(), program.clone(), &[]);
+        let r = Runnable {
+            types,
+            spans: vec![Default::default(); program.len()],
+            program,
+        };
+        let p = predict(&r, &Durations::new(0), Coordination::Concerto);
+        prop_assert_eq!(
+            sem.is_finished(),
+            p.deadlock.is_none(),
+            "finished vs deadlock: {:?} / {:?}",
+            sem.blocked(),
+            p.deadlock
+        );
+        if sem.is_finished() {
+            let measured = log.last().map(|(t, _)| *t).unwrap_or(0);
+            prop_assert_eq!(p.makespan.as_millis() as u64, measured);
+            if !with_reset {
+                for (_, c) in sem.components() {
+                    for t in
+                        c.ty.ty
+                            .transitions
+                            .iter()
+                            .filter(|t| c.ty.ty.behaviors[t.behavior] == "deploy")
+                    {
                         let n = log.iter().filter(|(_, e)| matches!(e, Event::TransitionStarted { component, transition, .. } if *component == c.name && *transition == t.name)).count();
                         prop_assert_eq!(n, 1, "{}.{} fired {} times", c.name, t.name, n);
                     }
                 }
             }
         }
+        Ok(())
+    }
 
-        /// Reconfiguration (reset and redeploy, with port locks): same agreement.
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        #[test]
+        fn deploy_matches_the_model(specs in assembly()) {
+            agree(&specs, false)?;
+        }
+
+        /// Reconfiguration (reset and redeploy, with port locks).
         #[test]
         fn reconfiguration_matches_the_model(specs in assembly()) {
-            let (types, program) = build(&specs, true);
-            let (log, sem) = drive(types.clone(), program.clone(), &[]);
-            let r = Runnable { types, spans: vec![Default::default(); program.len()], program };
-            let p = predict(&r, &Durations::new(0), Coordination::Concerto);
-            prop_assert_eq!(sem.is_finished(), p.deadlock.is_none(), "finished vs deadlock: {:?} / {:?}", sem.blocked(), p.deadlock);
-            if sem.is_finished() {
-                let measured = log.last().map(|(t, _)| *t).unwrap_or(0);
-                prop_assert_eq!(p.makespan.as_millis() as u64, measured);
-            }
+            agree(&specs, true)?;
         }
+    }
+
+    fn mk(
+        places: usize,
+        ins: Vec<Vec<(usize, u32, u64)>>,
+        resets: bool,
+        uses: Vec<(usize, bool, usize, bool, usize)>,
+    ) -> Spec {
+        Spec {
+            places,
+            ins,
+            resets,
+            uses,
+        }
+    }
+
+    /// Found by proptest: two OR-idsets of a place complete at one instant;
+    /// the second token must be absorbed before the place is left, or the
+    /// component re-enters it and holds its provider forever.
+    #[test]
+    fn regression_or_join_completing_twice_at_one_instant() {
+        let specs = vec![
+            mk(2, vec![vec![(0, 0, 4264)]], true, vec![]),
+            mk(
+                4,
+                vec![
+                    vec![(0, 0, 0)],
+                    vec![(1, 1, 0), (0, 0, 0)],
+                    vec![(2, 0, 209)],
+                ],
+                false,
+                vec![(4, true, 0, false, 0)],
+            ),
+            mk(2, vec![vec![(0, 0, 0)]], false, vec![]),
+            mk(2, vec![vec![(0, 0, 0)]], false, vec![]),
+        ];
+        agree(&specs, true).unwrap();
+    }
+
+    /// Found by proptest: a provider's leave blocked by a user becomes free
+    /// when another place of the same group is entered; the model must
+    /// retry it on its own component's change, not only its users'.
+    #[test]
+    fn regression_leave_freed_by_its_own_group() {
+        let specs = vec![
+            mk(
+                5,
+                vec![
+                    vec![(0, 0, 1595)],
+                    vec![(0, 0, 1526)],
+                    vec![(2, 0, 2235)],
+                    vec![(1, 0, 0)],
+                ],
+                false,
+                vec![],
+            ),
+            mk(
+                3,
+                vec![vec![(0, 1, 1014)], vec![(1, 0, 1342)]],
+                false,
+                vec![(0, false, 0, true, 2)],
+            ),
+            mk(
+                2,
+                vec![vec![(0, 0, 172), (0, 0, 4681)]],
+                false,
+                vec![(6, true, 0, false, 3), (2, false, 0, false, 2)],
+            ),
+        ];
+        agree(&specs, false).unwrap();
     }
 }
