@@ -1328,9 +1328,9 @@ mod props {
         (types_of(types), program)
     }
 
-    /// The semantics (virtual clock) and the model agree: the run finishes
-    /// iff no deadlock is found; then the makespans are equal and (deploy)
-    /// every deploy transition fired exactly once.
+    /// The semantics (virtual clock), the engine (`run --simulate`) and the
+    /// model agree: the run finishes iff no deadlock is found; then the
+    /// makespans are equal and (deploy) every deploy transition fired once.
     fn agree(specs: &[Spec], with_reset: bool) -> Result<(), TestCaseError> {
         let (types, program) = build(specs, with_reset);
         let (log, sem) = drive(types.clone(), program.clone(), &[]);
@@ -1347,7 +1347,18 @@ mod props {
             sem.blocked(),
             p.deadlock
         );
+        // The engine on tokio's paused clock: what `concerto run --simulate` does.
+        let rt = crate::engine::runtime(true).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let opts = crate::engine::RunOptions {
+            simulate: true,
+            ..Default::default()
+        };
+        let run = rt
+            .block_on(crate::engine::run(&r, &opts))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(run.finished, sem.is_finished());
         if sem.is_finished() {
+            prop_assert_eq!(run.makespan, p.makespan, "engine --simulate vs model");
             let measured = log.last().map(|(t, _)| *t).unwrap_or(0);
             prop_assert_eq!(p.makespan.as_millis() as u64, measured);
             if !with_reset {
