@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub journal: Option<PathBuf>,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// Transitions completed by a previous run (`--resume`): not run again.
+    pub resume: Option<crate::journal::Completed>,
 }
 
 /// A transition whose action failed.
@@ -51,6 +53,8 @@ pub struct RunReport {
     pub instruction_errors: Vec<String>,
     pub timeline: Timeline,
     pub transitions_run: usize,
+    /// Transitions taken as done from the `--resume` journal.
+    pub replayed: usize,
 }
 
 impl RunReport {
@@ -64,6 +68,11 @@ impl RunReport {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EngineError {
+    #[error("the journal to resume from was written by another program (fingerprint {found}, this one is {expected})")]
+    #[diagnostic(help(
+        "resume with the same file and the same `--set` values as the interrupted run"
+    ))]
+    ResumeMismatch { expected: String, found: String },
     #[error("cannot listen for Ctrl-C")]
     #[diagnostic(help("the process cannot install a SIGINT handler"))]
     Signal {
@@ -96,6 +105,15 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         Some(p) => Journal::create(p).map_err(journal_err)?,
         None => Journal::none(),
     };
+    let fingerprint = runnable.fingerprint();
+    if let Some(found) = opts.resume.as_ref().and_then(|r| r.fingerprint.clone()) {
+        if found != fingerprint {
+            return Err(EngineError::ResumeMismatch {
+                expected: fingerprint,
+                found,
+            });
+        }
+    }
     let mut sem = Semantics::new(runnable.types.clone(), runnable.program.clone());
     let t0 = Instant::now();
     let mode = if opts.simulate { "simulate" } else { "real" };
@@ -105,6 +123,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
             &RunRecord::RunStarted {
                 mode,
                 seed: opts.durations.seed,
+                fingerprint,
             },
         )
         .map_err(journal_err)?;
@@ -123,6 +142,9 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     let mut last_event = Duration::ZERO;
     let mut interrupted = false;
     let mut transitions_run = 0usize;
+    // Executions so far per (component, transition), to match `--resume`.
+    let mut ordinals: HashMap<(String, String), usize> = HashMap::new();
+    let mut replays: HashMap<RunId, Outcome> = HashMap::new();
     let progress = opts.progress.then(progress_bar);
     // Registered before any action starts, so an early Ctrl-C is not lost.
     let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -153,7 +175,37 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                             failed: false,
                         },
                     );
-                    start_action(&sem, *run, opts, &mut heap, &mut commands);
+                    let n = ordinals
+                        .entry((component.clone(), transition.clone()))
+                        .or_insert(0);
+                    let done = opts
+                        .resume
+                        .as_ref()
+                        .and_then(|r| r.completed(component, transition, *n));
+                    *n += 1;
+                    if let Some(data) = done {
+                        // Completed by the interrupted run: finish it now, with its data.
+                        journal
+                            .record(
+                                now,
+                                &RunRecord::Replayed {
+                                    component: component.clone(),
+                                    transition: transition.clone(),
+                                    run: *run,
+                                },
+                            )
+                            .map_err(journal_err)?;
+                        replays.insert(
+                            *run,
+                            Outcome {
+                                error: None,
+                                data: data.to_vec(),
+                            },
+                        );
+                        heap.push(Reverse((Instant::now(), *run)));
+                    } else {
+                        start_action(&sem, *run, opts, &mut heap, &mut commands);
+                    }
                 }
                 Event::TransitionEnded { run, ok, error, .. } => {
                     if let Some(mut bar) = open_bars.remove(run) {
@@ -210,7 +262,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                 while let Some(Reverse((d, run))) = heap.peek().copied() {
                     if d > now { break; }
                     heap.pop();
-                    sem.action_done(run, Outcome::ok());
+                    sem.action_done(run, replays.remove(&run).unwrap_or_default());
                 }
             }
             Some(done) = commands.join_next(), if !commands.is_empty() => {
@@ -221,13 +273,14 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                 for done in batch {
                     match done {
                         Ok(d) => {
-                            if !d.stdout.is_empty() || !d.stderr.is_empty() {
+                            if !d.stdout.is_empty() || !d.stderr.is_empty() || !d.outcome.data.is_empty() {
                                 if let Some((c, t)) = sem.run_info(d.run).and_then(|(c, t)| {
                                     sem.component(c).map(|comp| (comp.name.clone(), comp.ty.ty.transitions[t].name.clone()))
                                 }) {
                                     journal.record(t0.elapsed(), &RunRecord::ActionOutput {
                                         component: c, transition: t, run: d.run,
                                         stdout: d.stdout.clone(), stderr: d.stderr.clone(),
+                                        data: d.outcome.data.clone(),
                                     }).map_err(journal_err)?;
                                 }
                                 outputs.insert(d.run, last_lines(&d.stdout, &d.stderr, 10));
@@ -280,6 +333,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         instruction_errors,
         timeline,
         transitions_run,
+        replayed: replayed_count(&opts.resume, &ordinals),
     };
     journal
         .record(
@@ -298,6 +352,18 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
 /// millisecond and epoll waits in milliseconds: in real time that adds up
 /// to 1 ms per step of a chain. Sleep until 3 ms before, then yield until
 /// the exact instant (measured: ~45 µs per step instead of ~260 µs).
+/// How many executions of this run were taken from the `--resume` journal.
+fn replayed_count(
+    resume: &Option<crate::journal::Completed>,
+    ordinals: &HashMap<(String, String), usize>,
+) -> usize {
+    let Some(r) = resume else { return 0 };
+    ordinals
+        .iter()
+        .map(|((c, t), n)| (0..*n).filter(|&k| r.completed(c, t, k).is_some()).count())
+        .sum()
+}
+
 async fn sleep_until_opt(d: Option<Instant>, precise: bool) {
     let Some(d) = d else {
         return std::future::pending().await;

@@ -4,6 +4,7 @@
 
 use crate::semantics::Event;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub enum RunRecord {
     RunStarted {
         mode: &'static str,
         seed: u64,
+        /// Identifies the program and its types: `--resume` refuses another.
+        fingerprint: String,
     },
     RunFinished {
         makespan: f64,
@@ -34,7 +37,120 @@ pub enum RunRecord {
         run: u64,
         stdout: String,
         stderr: String,
+        /// Values written for data-provide ports (`$CONCERTO_OUTPUT`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        data: Vec<(String, String)>,
     },
+    /// A transition completed in the journal given to `--resume`: not run again.
+    Replayed {
+        component: String,
+        transition: String,
+        run: u64,
+    },
+}
+
+/// What a previous run's journal says was completed, for `--resume`.
+#[derive(Debug, Clone, Default)]
+pub struct Completed {
+    pub fingerprint: Option<String>,
+    /// Per (component, transition), per execution ordinal: the data values
+    /// of executions that ended ok (`None` for those that did not).
+    done: HashMap<(String, String), Vec<Option<Vec<(String, String)>>>>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("journal line {line}: {message}")]
+#[diagnostic(help("`--resume` takes a journal written by `concerto run --journal`"))]
+pub struct JournalError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl Completed {
+    pub fn from_journal(text: &str) -> Result<Completed, JournalError> {
+        let mut c = Completed::default();
+        let mut runs: HashMap<u64, (String, String, usize)> = HashMap::new();
+        let mut data: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+        let mut ordinals: HashMap<(String, String), usize> = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let err = |message: String| JournalError {
+                line: i + 1,
+                message,
+            };
+            let v: serde_json::Value = match serde_json::from_str(line) {
+                Ok(v) => v,
+                // The last line of a journal cut by a crash may be partial.
+                Err(_) if i + 1 == text.lines().count() => break,
+                Err(e) => return Err(err(format!("not JSON: {e}"))),
+            };
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+            let run = || {
+                v.get("run")
+                    .and_then(|x| x.as_u64())
+                    .ok_or_else(|| err("missing `run`".into()))
+            };
+            match v.get("event").and_then(|e| e.as_str()) {
+                Some("run_started") => c.fingerprint = field("fingerprint"),
+                Some("transition_started") => {
+                    let (Some(comp), Some(tr)) = (field("component"), field("transition")) else {
+                        return Err(err("transition_started without component/transition".into()));
+                    };
+                    let n = ordinals.entry((comp.clone(), tr.clone())).or_insert(0);
+                    runs.insert(run()?, (comp, tr, *n));
+                    *n += 1;
+                }
+                Some("action_output") => {
+                    if let Some(pairs) = v.get("data").and_then(|d| d.as_array()) {
+                        let kv = pairs
+                            .iter()
+                            .filter_map(|p| {
+                                Some((
+                                    p.get(0)?.as_str()?.to_string(),
+                                    p.get(1)?.as_str()?.to_string(),
+                                ))
+                            })
+                            .collect();
+                        data.insert(run()?, kv);
+                    }
+                }
+                Some("transition_ended") => {
+                    let r = run()?;
+                    let ok = v.get("ok").and_then(|x| x.as_bool()).unwrap_or(false);
+                    let Some((comp, tr, n)) = runs.get(&r).cloned() else {
+                        return Err(err(format!("transition_ended for unknown run {r}")));
+                    };
+                    let slots = c.done.entry((comp, tr)).or_default();
+                    if slots.len() <= n {
+                        slots.resize(n + 1, None);
+                    }
+                    slots[n] = ok.then(|| data.remove(&r).unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// The data of the `ordinal`-th execution of `component.transition` if
+    /// it completed.
+    pub fn completed(
+        &self,
+        component: &str,
+        transition: &str,
+        ordinal: usize,
+    ) -> Option<&[(String, String)]> {
+        self.done
+            .get(&(component.to_string(), transition.to_string()))
+            .and_then(|v| v.get(ordinal))
+            .and_then(|d| d.as_deref())
+    }
+
+    pub fn count(&self) -> usize {
+        self.done.values().flatten().filter(|d| d.is_some()).count()
+    }
 }
 
 pub struct Journal {

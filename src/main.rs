@@ -75,6 +75,10 @@ enum Command {
         /// Print a JSON summary (`makespan`, `predicted`, ...).
         #[arg(long)]
         json: bool,
+        /// Continue an interrupted or failed run: transitions its journal
+        /// shows completed are not run again.
+        #[arg(long, value_name = "JOURNAL")]
+        resume: Option<PathBuf>,
     },
     /// Print the dependency graph of the performance model (Graphviz DOT).
     Graph {
@@ -200,14 +204,33 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             journal,
             gantt,
             json,
+            resume,
         } => {
             let (loaded, durations) = load_input(&input)?;
+            let resume = match resume {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .into_diagnostic()
+                        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+                    let done = concerto::journal::Completed::from_journal(&text)?;
+                    if journal.as_deref() == Some(path.as_path()) {
+                        return Err(miette::miette!(
+                            help = "write the new journal elsewhere: the old one is the record of what was done",
+                            "--journal and --resume name the same file {}",
+                            path.display()
+                        ));
+                    }
+                    Some(done)
+                }
+                None => None,
+            };
             let predicted = perf::predict(&loaded.runnable, &durations, Coordination::Concerto);
             let opts = RunOptions {
                 simulate,
                 durations,
                 journal,
                 progress: !json && std::io::stderr().is_terminal(),
+                resume,
             };
             let rt = engine::runtime(simulate).into_diagnostic()?;
             let result = rt.block_on(engine::run(&loaded.runnable, &opts))?;

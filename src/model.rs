@@ -346,6 +346,29 @@ pub struct Runnable {
     pub spans: Vec<SrcSpan>,
 }
 
+impl Runnable {
+    /// A stable hash of the program and its types (FNV-1a over their debug
+    /// text): a journal records it so `--resume` refuses another program.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |s: &str| {
+            for b in s.bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for (name, t) in &self.types {
+            eat(name);
+            eat(&format!("{:?}", t.ty));
+        }
+        for i in &self.program {
+            eat(&i.to_string());
+            eat("\n");
+        }
+        format!("{h:016x}")
+    }
+}
+
 /// Builds component types in code: tests, benchmarks, generated assemblies.
 /// Port bindings name a place, a group or a transition, tried in that order.
 #[derive(Debug, Clone)]

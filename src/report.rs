@@ -129,6 +129,7 @@ impl<'a> RunSummary<'a> {
             "makespan": r.makespan.as_secs_f64(),
             "predicted": self.predicted.makespan.as_secs_f64(),
             "transitions": r.transitions_run,
+            "replayed": r.replayed,
             "failures": r.failures,
             "blocked": r.blocked,
             "instruction_errors": r.instruction_errors,
@@ -156,6 +157,13 @@ impl<'a> RunSummary<'a> {
             for b in &r.blocked {
                 let _ = writeln!(s, "  {}: {}", b.component, b.reason);
             }
+        }
+        if r.replayed > 0 {
+            let _ = writeln!(
+                s,
+                "resumed: {} transition(s) completed before were not run again",
+                r.replayed
+            );
         }
         let m = r.makespan.as_secs_f64();
         let p = self.predicted.makespan.as_secs_f64();

@@ -1208,3 +1208,64 @@ fn a_durations_key_naming_nothing_is_rejected_with_a_suggestion() {
         .stderr_has("d.yaml:2:1")
         .stderr_has("Server.allocate");
 }
+
+/// A failed run resumed from its journal: completed transitions are not run
+/// again (their data-port values come from the journal), the rest runs.
+#[test]
+fn resume_runs_only_what_did_not_complete() {
+    let dir = Dir::new("resume");
+    dir.fixture("resume.yaml");
+    dir.run(&["run", "resume.yaml", "--journal", "first.jsonl"])
+        .expect_code(2)
+        .stdout_has("FAILED b.go: exit status 1");
+    assert_eq!(dir.read("a.count").lines().count(), 1);
+    let token = dir.read("first.jsonl");
+    assert!(
+        token.contains("\"data\":[[\"token\","),
+        "the data value is journaled"
+    );
+
+    dir.write("allow", "");
+    dir.run(&[
+        "run",
+        "resume.yaml",
+        "--resume",
+        "first.jsonl",
+        "--journal",
+        "second.jsonl",
+    ])
+    .expect_code(0)
+    .stdout_has("resumed: 1 transition(s) completed before were not run again");
+    assert_eq!(
+        dir.read("a.count").lines().count(),
+        1,
+        "a did not run again"
+    );
+    assert_eq!(dir.read("b.count").lines().count(), 2, "b ran again");
+    let first_value = journal(&token)
+        .iter()
+        .find(|l| l["event"] == "action_output" && l["component"] == "a")
+        .and_then(|l| l["data"][0][1].as_str().map(str::to_string))
+        .unwrap();
+    assert_eq!(
+        dir.read("c.token").trim(),
+        first_value,
+        "c got a's value from the first run"
+    );
+    let second = journal(&dir.read("second.jsonl"));
+    let replayed: Vec<_> = events(&second, "replayed")
+        .iter()
+        .map(|l| l["component"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(replayed, vec!["a"]);
+
+    // A journal of another program is refused.
+    dir.write(
+        "other.yaml",
+        &dir.read("resume.yaml")
+            .replace("  c: Last\n", "  c: Last\n  d: Step\n"),
+    );
+    dir.run(&["run", "other.yaml", "--resume", "first.jsonl"])
+        .expect_code(1)
+        .stderr_has("another program");
+}
