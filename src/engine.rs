@@ -6,9 +6,11 @@
 //! earliest deadline and delivers *every* action due at that instant before
 //! calling `settle`, which is what the tie rule of the semantics assumes and
 //! what makes a simulated run on tokio's paused clock equal the performance
-//! model to the nanosecond. Commands run as child processes in a `JoinSet`.
+//! model to the nanosecond. Commands run through an [`exec::Connection`]
+//! (`crate::exec`), one task each in a `JoinSet`.
 
 use crate::durations::Durations;
+use crate::exec::{local::Local, Connection, Request};
 use crate::gantt::{Bar, Timeline};
 use crate::journal::{Journal, RunRecord};
 use crate::model::{Action, Runnable};
@@ -16,6 +18,7 @@ use crate::semantics::{Blocked, Event, Outcome, RunId, Semantics};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -97,6 +100,10 @@ struct CommandDone {
 
 /// Run a program to completion (or failure, or Ctrl-C).
 pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, EngineError> {
+    // First of all, before the journal exists or any action starts, so a
+    // Ctrl-C is never lost nor kills the process half-way through a write.
+    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|source| EngineError::Signal { source })?;
     let journal_err = |source| EngineError::Journal {
         path: opts.journal.clone().unwrap_or_default(),
         source,
@@ -128,6 +135,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         )
         .map_err(journal_err)?;
 
+    let local: Arc<dyn Connection> = Arc::new(Local::new());
     let mut heap: BinaryHeap<Reverse<(Instant, RunId)>> = BinaryHeap::new();
     let mut commands: JoinSet<CommandDone> = JoinSet::new();
     let mut open_bars: HashMap<RunId, Bar> = HashMap::new();
@@ -146,9 +154,6 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     let mut ordinals: HashMap<(String, String), usize> = HashMap::new();
     let mut replays: HashMap<RunId, Outcome> = HashMap::new();
     let progress = opts.progress.then(progress_bar);
-    // Registered before any action starts, so an early Ctrl-C is not lost.
-    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|source| EngineError::Signal { source })?;
 
     let mut events = sem.settle();
     loop {
@@ -204,7 +209,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                         );
                         heap.push(Reverse((Instant::now(), *run)));
                     } else {
-                        start_action(&sem, *run, opts, &mut heap, &mut commands);
+                        start_action(&sem, *run, opts, &local, &mut heap, &mut commands);
                     }
                 }
                 Event::TransitionEnded { run, ok, error, .. } => {
@@ -382,6 +387,7 @@ fn start_action(
     sem: &Semantics,
     run: RunId,
     opts: &RunOptions,
+    conn: &Arc<dyn Connection>,
     heap: &mut BinaryHeap<Reverse<(Instant, RunId)>>,
     commands: &mut JoinSet<CommandDone>,
 ) {
@@ -418,7 +424,24 @@ fn start_action(
                     .map(|(port, v)| (format!("CONCERTO_PORT_{}", env_name(&port)), v)),
             )
             .collect();
-            commands.spawn(run_command(run, cmd.clone(), *timeout, env));
+            let req = Request {
+                command: cmd.clone(),
+                env,
+                timeout: *timeout,
+            };
+            let conn = conn.clone();
+            commands.spawn(async move {
+                let reply = conn.exec(req).await;
+                CommandDone {
+                    run,
+                    outcome: Outcome {
+                        error: reply.error(),
+                        data: reply.data,
+                    },
+                    stdout: reply.stdout,
+                    stderr: reply.stderr,
+                }
+            });
         }
     }
 }
@@ -433,98 +456,6 @@ fn env_name(port: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Kills a command's whole process group when dropped while armed: on
-/// Ctrl-C (the task is aborted), on timeout. Disarmed when the command
-/// exits by itself, so daemons it started in the background live on.
-struct GroupGuard(Option<i32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            // SAFETY: kill(2) with a negative pid signals a process group;
-            // no memory is involved.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Run `sh -c cmd` in a process group of its own. Data-provide values are
-/// read back from the file named by `$CONCERTO_OUTPUT` (`NAME=VALUE` lines,
-/// as GitHub Actions' `$GITHUB_OUTPUT`).
-async fn run_command(
-    run: RunId,
-    cmd: String,
-    timeout: Option<Duration>,
-    env: Vec<(String, String)>,
-) -> CommandDone {
-    let out_file = std::env::temp_dir().join(format!("concerto-{}-{run}.out", std::process::id()));
-    let failed = |msg: String| CommandDone {
-        run,
-        outcome: Outcome::failed(msg),
-        stdout: String::new(),
-        stderr: String::new(),
-    };
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
-        .envs(env)
-        .env("CONCERTO_OUTPUT", &out_file)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot start `sh`: {e}")),
-    };
-    let mut guard = GroupGuard(child.id().map(|p| p as i32));
-    let result = match timeout {
-        Some(d) => match tokio::time::timeout(d, child.wait_with_output()).await {
-            Ok(r) => r,
-            Err(_) => {
-                let _ = std::fs::remove_file(&out_file);
-                return failed(format!("timed out after {:.1}s", d.as_secs_f64()));
-            }
-        },
-        None => child.wait_with_output().await,
-    };
-    guard.0 = None;
-    let data = std::fs::read_to_string(&out_file)
-        .map(|s| {
-            s.lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let _ = std::fs::remove_file(&out_file);
-    match result {
-        Ok(out) => {
-            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-            let outcome = if out.status.success() {
-                Outcome { error: None, data }
-            } else {
-                Outcome::failed(match out.status.code() {
-                    Some(c) => format!("exit status {c}"),
-                    None => "killed by a signal".to_string(),
-                })
-            };
-            CommandDone {
-                run,
-                outcome,
-                stdout,
-                stderr,
-            }
-        }
-        Err(e) => failed(format!("cannot wait for `sh`: {e}")),
-    }
 }
 
 fn last_lines(stdout: &str, stderr: &str, n: usize) -> String {

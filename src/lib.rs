@@ -4,6 +4,7 @@ pub mod assembly;
 pub mod bench;
 pub mod durations;
 pub mod engine;
+pub mod exec;
 pub mod gantt;
 pub mod journal;
 pub mod load;

@@ -884,7 +884,7 @@ fn run_and_interrupt(name: &str) -> Interrupted {
                 .iter()
                 .filter(|(_, c)| c.starts_with("sh -c "))
                 .count()
-                == 2
+                >= 2
             && before.iter().filter(|(_, c)| c == "sleep 30").count() == 2
     });
     if !started {
@@ -944,7 +944,7 @@ fn ctrl_c_interrupts_a_real_run() {
         .iter()
         .filter(|(_, c)| c.starts_with("sh -c "))
         .count();
-    assert_eq!(shells, 2, "{:?}", run.before);
+    assert!(shells >= 2, "{:?}", run.before);
 
     assert_eq!(run.code, Some(130), "exit code");
     assert!(
