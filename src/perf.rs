@@ -1116,16 +1116,7 @@ mod tests {
     fn server_client_deploy_and_maintenance() {
         let p = agree(server_client(), deploy_program());
         assert_eq!(p.makespan, Duration::from_secs(4));
-        let mut program = deploy_program();
-        program.extend([
-            push("s", "maintain"),
-            push("s", "deploy"),
-            push("c", "suspend"),
-            wait("s"),
-            push("c", "install"),
-            wait("c"),
-        ]);
-        let p = agree(server_client(), program);
+        let p = agree(server_client(), maintenance_program());
         assert_eq!(p.makespan, Duration::from_secs(10));
     }
 

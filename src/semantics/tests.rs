@@ -210,6 +210,20 @@ pub(crate) fn server_client() -> Types {
     types_of([server, client])
 }
 
+/// The talk's maintenance, after the deployment.
+pub(crate) fn maintenance_program() -> Vec<Instr> {
+    let mut program = deploy_program();
+    program.extend([
+        push("s", "maintain"),
+        push("s", "deploy"),
+        push("c", "suspend"),
+        wait("s"),
+        push("c", "install"),
+        wait("c"),
+    ]);
+    program
+}
+
 pub(crate) fn deploy_program() -> Vec<Instr> {
     vec![
         add("s", "Server"),
@@ -270,16 +284,7 @@ fn entering_waits_until_the_provider_is_active() {
 #[test]
 fn a_provider_cannot_leave_while_a_user_uses_its_port() {
     // The talk's maintenance: the server must wait for the client's suspend.
-    let mut program = deploy_program();
-    program.extend([
-        push("s", "maintain"),
-        push("s", "deploy"),
-        push("c", "suspend"),
-        wait("s"),
-        push("c", "install"),
-        wait("c"),
-    ]);
-    let (log, sem) = drive(server_client(), program, &[]);
+    let (log, sem) = drive(server_client(), maintenance_program(), &[]);
     let stop = started(&log, "s", "stop");
     let left_on = when(
         &log,
