@@ -413,19 +413,35 @@ fn start_action(
             run,
         ))),
         Action::Command { cmd, timeout } => {
+            let inputs = sem.data_inputs(cid, t);
+            let command = match crate::exec::template::render(cmd, &comp.name, &tr.name, &inputs) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Fails the transition like a failing command would.
+                    commands.spawn(async move {
+                        CommandDone {
+                            run,
+                            outcome: Outcome::failed(e),
+                            stdout: String::new(),
+                            stderr: String::new(),
+                        }
+                    });
+                    return;
+                }
+            };
             let env = vec![
                 ("CONCERTO_COMPONENT".to_string(), comp.name.clone()),
                 ("CONCERTO_TRANSITION".to_string(), tr.name.clone()),
             ]
             .into_iter()
             .chain(
-                sem.data_inputs(cid, t)
+                inputs
                     .into_iter()
                     .map(|(port, v)| (format!("CONCERTO_PORT_{}", env_name(&port)), v)),
             )
             .collect();
             let req = Request {
-                command: cmd.clone(),
+                command,
                 env,
                 timeout: *timeout,
             };

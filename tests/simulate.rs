@@ -121,7 +121,7 @@ fn commands_pass_data_through_data_ports() {
     let client = TypeBuilder::new("C", &["off", "on"])
         .t("configure", "off", "on", "deploy", 0.0)
         .action(cmd(&format!(
-            "echo \"server=$CONCERTO_PORT_SERVER_IP\" > {}",
+            "echo \"server=$CONCERTO_PORT_SERVER_IP template={{{{ ports.server_ip }}}}\" > {}",
             out.display()
         )))
         .port("server_ip", PortKind::DataUse, "ip", &["configure"])
@@ -145,7 +145,7 @@ fn commands_pass_data_through_data_ports() {
     assert!(report.ok(), "{:?}", report.failures);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap().trim(),
-        "server=127.0.0.7"
+        "server=127.0.0.7 template=127.0.0.7"
     );
     let j = std::fs::read_to_string(&journal).unwrap();
     assert!(j

@@ -9,6 +9,7 @@
 //! data values come back on stdout whatever the transport.
 
 pub mod local;
+pub mod template;
 
 use std::future::Future;
 use std::pin::Pin;
