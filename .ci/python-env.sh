@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Creates the Python environment the conformance tests use as their oracle:
+# the real ansible-core (ansible-inventory, its YAML loader) and the real
+# kolla-ansible package (its inventories and YAML tree).
+#
+# Idempotent: when .venv already holds the pinned versions it does nothing.
+# The last line printed is `export CONCERTO_PYTHON=...`, so a CI script can
+# `eval "$(.ci/python-env.sh | tail -n1)"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# ansible-core: the newest 2.19.x (checked with `pip index versions
+# ansible-core`); kolla-ansible 22.2.0 is what pip picks on Python 3.11
+# (23.x needs Python >= 3.12).
+ANSIBLE_CORE_VERSION=2.19.14
+KOLLA_ANSIBLE_VERSION=22.2.0
+VENV="$PWD/.venv"
+
+find_python() {
+    local c
+    for c in "${PYTHON:-}" python3.11 python3; do
+        [ -n "$c" ] || continue
+        if command -v "$c" >/dev/null 2>&1 &&
+            "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            echo "$c"
+            return 0
+        fi
+    done
+    echo "python-env: no Python 3.11 found (set PYTHON=/path/to/python3.11)" >&2
+    return 1
+}
+
+installed() {
+    # Prints nothing and fails unless both pins are installed in the venv.
+    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("ansible-core"), version("kolla-ansible")) == tuple(sys.argv[1:3]) else 1)
+PY
+}
+
+if [ -x "$VENV/bin/python" ] && installed; then
+    echo "python-env: $VENV already has ansible-core $ANSIBLE_CORE_VERSION and kolla-ansible $KOLLA_ANSIBLE_VERSION" >&2
+else
+    PY=$(find_python)
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "python-env: creating $VENV with $PY" >&2
+        "$PY" -m venv "$VENV"
+    fi
+    echo "python-env: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION"
+    installed || {
+        echo "python-env: the venv does not hold the pinned versions after install" >&2
+        exit 1
+    }
+fi
+
+echo "export CONCERTO_PYTHON=$VENV/bin/python"
