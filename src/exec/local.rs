@@ -14,6 +14,43 @@ impl Local {
     pub fn new() -> Self {
         Local::default()
     }
+
+    /// Writes `contents` to `path` with permissions `mode`: into a
+    /// temporary file in the same directory, then renamed over `path`, so
+    /// that the file is never seen half-written.
+    pub async fn copy(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let path = std::path::PathBuf::from(path);
+        let contents = contents.to_vec();
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        let work = move || -> Result<(), String> {
+            let name = path
+                .file_name()
+                .ok_or_else(|| format!("copy: {} is not a file name", path.display()))?;
+            let mut tmp_name = std::ffi::OsString::from(".concerto-copy.");
+            tmp_name.push(name);
+            tmp_name.push(format!(".{}.{n}", std::process::id()));
+            let tmp = path.with_file_name(tmp_name);
+            let write = || -> std::io::Result<()> {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&tmp)?;
+                f.write_all(&contents)?;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode & 0o7777))?;
+                std::fs::rename(&tmp, &path)
+            };
+            write().map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("copy to {}: {e}", path.display())
+            })
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| format!("copy: {e}"))?
+    }
 }
 
 /// Kills a process group when dropped while armed: on cancellation
@@ -82,5 +119,30 @@ impl Connection for Local {
                 Err(e) => Reply::failed(Status::Failed(format!("cannot wait for `sh`: {e}"))),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn copy_replaces_a_file_atomically_with_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.conf");
+        std::fs::write(&path, "old").unwrap();
+        let local = Local::new();
+        let p = path.to_str().unwrap();
+        local.copy(p, b"new contents\n", 0o640).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new contents\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("no/such/dir/f");
+        assert!(local
+            .copy(missing.to_str().unwrap(), b"x", 0o600)
+            .await
+            .is_err());
     }
 }
