@@ -28,6 +28,9 @@ pub fn parse_spec(text: &str) -> Result<DurationSpec, String> {
     Ok(DurationSpec::Fixed(secs(parse_seconds(t)?)))
 }
 
+/// The longest duration accepted: 365 days.
+pub const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 /// Seconds from `2.5`, `2.5s`, `300ms`, `2m`, `1h`.
 pub fn parse_seconds(text: &str) -> Result<f64, String> {
     let t = text.trim();
@@ -50,7 +53,16 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
             "duration `{t}` must be a finite, non-negative number"
         ));
     }
-    Ok(v * scale)
+    // At most a year: no deployment step lasts longer, and tokio's timer
+    // spans about two years (a longer sleep would crawl there in steps).
+    // This also rejects `1e308h`, infinite once scaled.
+    let s = v * scale;
+    if s > MAX_SECONDS {
+        return Err(format!(
+            "duration `{t}` is too large (at most one year, {MAX_SECONDS} seconds)"
+        ));
+    }
+    Ok(s)
 }
 
 /// Seconds to a [`Duration`] rounded to the millisecond: every duration in
@@ -150,6 +162,14 @@ mod tests {
         assert!(parse_spec("uniform(3, 1)").is_err());
         assert!(parse_spec("-1").is_err());
         assert!(parse_spec("fast").is_err());
+        // Finite as written, not once scaled or in milliseconds.
+        assert!(parse_spec("1e308h").is_err());
+        assert!(parse_spec("uniform(0, 1e308h)").is_err());
+        assert!(parse_spec("1e300").is_err());
+        assert!(parse_spec("1e15").is_err());
+        assert!(parse_spec("365d").is_err(), "no day unit");
+        assert!(parse_spec("8760h").is_ok());
+        assert!(parse_spec("8761h").is_err());
     }
 
     #[test]

@@ -265,8 +265,18 @@ impl Diagnostic for Warning {
 /// Parse and validate an assembly file; `name` labels diagnostics.
 pub fn parse(name: &str, src: &str) -> Result<(Assembly, Vec<Warning>), AssemblyError> {
     let fail = |problems| AssemblyError::new(name, src, problems);
+    let index = SpanIndex::build(src);
+    // serde_norway's scanner (libyaml's) takes time quadratic in the depth
+    // of flow collections (`[[[[...`): past granit-parser's limit, do not
+    // run it.
+    if let Err(syntax) = &index {
+        if syntax.too_deep {
+            let p = Problem::error("assembly::syntax", &syntax.message, syntax.at, "here");
+            return Err(fail(vec![p.with_help("fix the YAML syntax first")]));
+        }
+    }
     let raw = serde_norway::from_str::<file::RawFile>(src);
-    let index = match SpanIndex::build(src) {
+    let index = match index {
         Ok(ix) => ix,
         Err(syntax) => {
             // Both parsers reject the file; serde_norway's message is the

@@ -12,7 +12,7 @@
 //! alias's path, pointing at the anchor's text, so a problem found in an
 //! aliased type points at where it is written.
 
-use granit_parser::{Event, Options, Parser, Span};
+use granit_parser::{ErrorKind, Event, Options, Parser, Span};
 use std::collections::HashMap;
 
 use crate::model::SrcSpan;
@@ -78,6 +78,8 @@ pub struct DuplicateKey {
 pub struct SyntaxError {
     pub message: String,
     pub at: SrcSpan,
+    /// Collections nested too deeply for granit-parser (its limit is 256).
+    pub too_deep: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -137,6 +139,7 @@ impl SpanIndex {
                     return Err(SyntaxError {
                         message: e.info().to_string(),
                         at: SrcSpan { offset, len: 0 },
+                        too_deep: matches!(e.kind(), ErrorKind::RecursionLimitExceeded),
                     });
                 }
             }
@@ -207,11 +210,15 @@ impl SpanIndex {
     /// so a label never covers a whole block.
     pub fn token_at(&self, src: &str, offset: usize) -> Option<SrcSpan> {
         let own = self.nodes.iter().filter(|n| !n.via_alias).map(|n| n.value);
+        // Where the line of `offset` ends, found once: scanning the gap to
+        // every node is quadratic on a long line (minified JSON).
+        let line_end = src
+            .get(offset..)
+            .map(|rest| offset + rest.find('\n').unwrap_or(rest.len()));
         let same_line = |v: &SrcSpan| {
-            v.offset >= offset
-                && src
-                    .get(offset..v.offset)
-                    .is_some_and(|gap| !gap.contains('\n'))
+            line_end.is_some_and(|end| {
+                v.offset >= offset && v.offset <= end && src.is_char_boundary(v.offset)
+            })
         };
         let found = own
             .clone()

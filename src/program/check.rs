@@ -15,10 +15,14 @@ use super::parser::reparse_instr;
 use super::{list, suggest, ErrorKind, Problem, Program};
 use crate::model::{ComponentType, Instr, Port, PortRef, SrcSpan, Types};
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many names a help text lists before "…".
 const LIST_MAX: usize = 12;
+
+/// Past this many live components, an unknown one gets no "did you mean":
+/// the search costs one edit distance per live component.
+const SUGGEST_MAX: usize = 10_000;
 
 pub fn check(src: &str, program: &Program, types: &Types) -> Vec<Problem> {
     let mut c = Checker {
@@ -26,7 +30,9 @@ pub fn check(src: &str, program: &Program, types: &Types) -> Vec<Problem> {
         types,
         live: IndexMap::new(),
         deleted: HashMap::new(),
-        conns: IndexMap::new(),
+        conns: HashMap::new(),
+        by_component: HashMap::new(),
+        next: 0,
         disconnected: HashMap::new(),
         problems: Vec::new(),
         seen: HashMap::new(),
@@ -43,6 +49,8 @@ struct Comp<'t> {
     /// `None` when the type is unknown (already reported at the `add`).
     ty: Option<&'t ComponentType>,
     added: SrcSpan,
+    /// When it was added (see `Checker::next`), to list names in order.
+    seq: u64,
 }
 
 /// A connection, with its two ends in a canonical order: `con(a, b)` and
@@ -63,11 +71,19 @@ type SeenKey = (usize, usize, ErrorKind, Option<(usize, usize)>);
 struct Checker<'a, 't> {
     src: &'a str,
     types: &'t Types,
+    /// Removal swaps (`shift_remove` would make deleting n components
+    /// O(n²)); `Comp::seq` keeps the order of addition.
     live: IndexMap<String, Comp<'t>>,
     /// Deleted and not re-added, with the span of the `del`.
     deleted: HashMap<String, SrcSpan>,
-    /// Existing connections and the `con` that made them.
-    conns: IndexMap<ConnKey, SrcSpan>,
+    /// Existing connections, with when they were made (see `next`) and
+    /// the `con` that made them.
+    conns: HashMap<ConnKey, (u64, SrcSpan)>,
+    /// The existing connections of each component, so that `del` does not
+    /// scan them all.
+    by_component: HashMap<String, HashSet<ConnKey>>,
+    /// Sequence number of the next `add` or `con`.
+    next: u64,
     /// Connections removed by `dcon`, for "already disconnected here".
     disconnected: HashMap<ConnKey, SrcSpan>,
     problems: Vec<Problem>,
@@ -88,6 +104,25 @@ enum End<'t> {
 }
 
 impl<'a, 't> Checker<'a, 't> {
+    /// Count a repeat of a problem already reported (same statement, kind
+    /// and first label, argument `arg` of the statement) without building
+    /// it again: in a loop of a million iterations, building the help text
+    /// can cost a search each time.
+    fn repeated(&mut self, stmt: SrcSpan, kind: ErrorKind, arg: usize) -> bool {
+        if stmt.len == 0 {
+            return false;
+        }
+        let first = self.arg(stmt, arg);
+        let key = (stmt.offset, stmt.len, kind, Some((first.offset, first.len)));
+        match self.seen.get_mut(&key) {
+            Some((_, repeats)) => {
+                *repeats += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn report(&mut self, stmt: SrcSpan, p: Problem) {
         if stmt.len == 0 {
             // No source position (instructions built by code): every
@@ -155,7 +190,7 @@ impl<'a, 't> Checker<'a, 't> {
 
     fn add(&mut self, name: &str, ty_name: &str, stmt: SrcSpan) {
         let ty = self.types.get(ty_name).map(|t| &t.ty);
-        if ty.is_none() {
+        if ty.is_none() && !self.repeated(stmt, ErrorKind::UnknownType, 1) {
             let help = if self.types.is_empty() {
                 "no component types are imported: add `import \"assembly.yaml\"` at the top of \
                  the program"
@@ -196,19 +231,32 @@ impl<'a, 't> Checker<'a, 't> {
             return;
         }
         self.deleted.remove(name);
-        self.live.insert(name.to_string(), Comp { ty, added: stmt });
+        let seq = self.next;
+        self.next += 1;
+        self.live.insert(
+            name.to_string(),
+            Comp {
+                ty,
+                added: stmt,
+                seq,
+            },
+        );
     }
 
     fn del(&mut self, name: &str, stmt: SrcSpan) {
         if self.live_type(name, stmt, 0).is_none() {
             return;
         }
-        let attached: Vec<(ConnKey, SrcSpan)> = self
-            .conns
-            .iter()
-            .filter(|((x, y), _)| x.component == name || y.component == name)
-            .map(|(k, s)| (k.clone(), *s))
+        let mut attached: Vec<(u64, ConnKey, SrcSpan)> = self
+            .by_component
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.conns.get(k).map(|&(seq, s)| (seq, k.clone(), s)))
             .collect();
+        attached.sort_by_key(|(seq, ..)| *seq);
+        let attached: Vec<(ConnKey, SrcSpan)> =
+            attached.into_iter().map(|(_, k, s)| (k, s)).collect();
         if !attached.is_empty() {
             let at = self.arg(stmt, 0);
             let shown: Vec<String> = attached
@@ -239,10 +287,10 @@ impl<'a, 't> Checker<'a, 't> {
             }
             self.report(stmt, p);
             for (k, _) in attached {
-                self.conns.shift_remove(&k);
+                self.unlink(&k);
             }
         }
-        self.live.shift_remove(name);
+        self.live.swap_remove(name);
         self.deleted.insert(name.to_string(), stmt);
     }
 
@@ -250,7 +298,7 @@ impl<'a, 't> Checker<'a, 't> {
         let Some(Some(ty)) = self.live_type(name, stmt, 0) else {
             return;
         };
-        if ty.behavior(behavior).is_some() {
+        if ty.behavior(behavior).is_some() || self.repeated(stmt, ErrorKind::UnknownBehavior, 1) {
             return;
         }
         let known = ty.behaviors.iter().map(String::as_str);
@@ -351,7 +399,7 @@ impl<'a, 't> Checker<'a, 't> {
     fn track(&mut self, a: &PortRef, b: &PortRef, stmt: SrcSpan, make: bool) {
         let key = conn_key(a, b);
         if make {
-            if let Some(first) = self.conns.get(&key).copied() {
+            if let Some((_, first)) = self.conns.get(&key).copied() {
                 let mut p = Problem::new(
                     ErrorKind::AlreadyConnected,
                     format!("`{a}` and `{b}` are already connected"),
@@ -367,9 +415,16 @@ impl<'a, 't> Checker<'a, 't> {
                 self.report(stmt, p);
             } else {
                 self.disconnected.remove(&key);
-                self.conns.insert(key, stmt);
+                for c in [&key.0.component, &key.1.component] {
+                    self.by_component
+                        .entry(c.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.conns.insert(key, (self.next, stmt));
+                self.next += 1;
             }
-        } else if self.conns.shift_remove(&key).is_some() {
+        } else if self.unlink(&key) {
             self.disconnected.insert(key, stmt);
         } else {
             let mut p = Problem::new(
@@ -398,6 +453,9 @@ impl<'a, 't> Checker<'a, 't> {
         if let Some(port) = ty.port(&r.port).and_then(|i| ty.ports.get(i)) {
             return End::Port(port);
         }
+        if self.repeated(stmt, ErrorKind::UnknownPort, arg + 1) {
+            return End::Invalid;
+        }
         let known = ty.ports.iter().map(|p| p.name.as_str());
         let help = match suggest(&r.port, known.clone()) {
             Some(s) => format!("did you mean `{s}`?"),
@@ -420,6 +478,34 @@ impl<'a, 't> Checker<'a, 't> {
         End::Invalid
     }
 
+    /// Remove an existing connection; false if there is none.
+    fn unlink(&mut self, key: &ConnKey) -> bool {
+        if self.conns.remove(key).is_none() {
+            return false;
+        }
+        for c in [&key.0.component, &key.1.component] {
+            if let Some(set) = self.by_component.get_mut(c) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_component.remove(c);
+                }
+            }
+        }
+        true
+    }
+
+    /// The live component `name` is likely a typo of, if there are not too
+    /// many to search; ties go to the first added.
+    fn suggest_live(&self, name: &str) -> Option<&str> {
+        if self.live.len() > SUGGEST_MAX {
+            return None;
+        }
+        let mut names: Vec<(u64, &str)> =
+            self.live.iter().map(|(n, c)| (c.seq, n.as_str())).collect();
+        names.sort_unstable_by_key(|(seq, _)| *seq);
+        suggest(name, names.into_iter().map(|(_, n)| n))
+    }
+
     /// The type of the live component `name` (inner `None`: unknown type);
     /// `None`, after reporting, if `name` is not live. `arg` is the index
     /// of the name's span in the statement.
@@ -433,6 +519,14 @@ impl<'a, 't> Checker<'a, 't> {
             return Some(c.ty);
         }
         let at = self.arg(stmt, arg);
+        let kind = if self.deleted.contains_key(name) {
+            ErrorKind::DeletedComponent
+        } else {
+            ErrorKind::UndefinedComponent
+        };
+        if self.repeated(stmt, kind, arg) {
+            return None;
+        }
         let p = match self.deleted.get(name).copied() {
             Some(del) => Problem::new(
                 ErrorKind::DeletedComponent,
@@ -442,7 +536,7 @@ impl<'a, 't> Checker<'a, 't> {
             .label(at, "used here")
             .label(del, "deleted here"),
             None => {
-                let help = match suggest(name, self.live.keys().map(String::as_str)) {
+                let help = match self.suggest_live(name) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("add it first with `add({name} : Type)`"),
                 };

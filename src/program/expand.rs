@@ -16,6 +16,16 @@ use indexmap::IndexMap;
 /// a bound (`1..1000000000`) must fail fast, not eat the memory.
 pub const MAX_ITERATIONS: u64 = 1_000_000;
 
+/// Instructions one expansion may produce: a loop within the iteration
+/// limit can still have a long body (1,000,000 × 200 instructions).
+pub const MAX_INSTRUCTIONS: usize = 1_000_000;
+
+/// Source text one expansion may evaluate, counting a statement or a loop
+/// range once per evaluation: what expansion costs in time and memory
+/// (1,000,000 × `wait(a{i}{i}...{i})`, or empty inner loops with long
+/// bounds, are within the limits above).
+pub const MAX_EXPANDED_TEXT: usize = 64 << 20;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expanded {
     pub imports: Vec<(String, SrcSpan)>,
@@ -105,6 +115,7 @@ pub fn expand(file: &File, cli: &IndexMap<String, i64>) -> Result<Expanded, Vec<
         vars: Vec::new(),
         out: Vec::new(),
         iterations: 0,
+        text: 0,
     };
     ex.stmts(&file.stmts).map_err(|p| vec![p])?;
     Ok(Expanded {
@@ -254,6 +265,8 @@ struct Expander<'a> {
     vars: Vec<(&'a str, i64)>,
     out: Vec<(Instr, SrcSpan)>,
     iterations: u64,
+    /// Source bytes evaluated so far, see [`MAX_EXPANDED_TEXT`].
+    text: usize,
 }
 
 impl<'a> Expander<'a> {
@@ -262,10 +275,12 @@ impl<'a> Expander<'a> {
             match stmt {
                 Stmt::Import { .. } | Stmt::Param { .. } => {}
                 Stmt::Instr(i) => {
+                    self.budget(i.span, self.out.len() >= MAX_INSTRUCTIONS)?;
                     let instr = self.instr(&i.op)?;
                     self.out.push((instr, i.span));
                 }
                 Stmt::For(f) => {
+                    self.budget(f.header, false)?;
                     let lo = self.eval(&f.lo)?;
                     let hi = self.eval(&f.hi)?;
                     let count = (i128::from(hi) - i128::from(lo) + 1).max(0);
@@ -299,6 +314,26 @@ impl<'a> Expander<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Count `span` as evaluated once more; fail if the program is too
+    /// large once unrolled (or `full` already).
+    fn budget(&mut self, span: SrcSpan, full: bool) -> Result<(), Problem> {
+        self.text = self.text.saturating_add(span.len);
+        if !full && self.text <= MAX_EXPANDED_TEXT {
+            return Ok(());
+        }
+        Err(Problem::new(
+            ErrorKind::TooManyIterations,
+            format!(
+                "the program is too large once its loops are unrolled (more than \
+                 {MAX_INSTRUCTIONS} instructions or {} MiB of statements)",
+                MAX_EXPANDED_TEXT >> 20
+            ),
+            "every iteration of a loop counts its statements again; check the loop bounds \
+             and the `--set` values",
+        )
+        .label(span, "over the limit here"))
     }
 
     fn instr(&self, op: &InstrOp) -> Result<Instr, Problem> {

@@ -138,6 +138,10 @@ fn error_kinds() {
         ("for i in 1...3:\n  wait(a)", ErrorKind::BadRange),
         ("for i in 1..3000000: wait(a)", ErrorKind::TooManyIterations),
         (
+            "for i in 1..600000:\n  wait(a)\n  wait(b)",
+            ErrorKind::TooManyIterations,
+        ),
+        (
             "for i in 1..3:\n  wait(a)\n\twait(b)",
             ErrorKind::Indentation,
         ),
