@@ -153,6 +153,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     // Executions so far per (component, transition), to match `--resume`.
     let mut ordinals: HashMap<(String, String), usize> = HashMap::new();
     let mut replays: HashMap<RunId, Outcome> = HashMap::new();
+    let mut replayed = 0usize;
     let progress = opts.progress.then(progress_bar);
 
     let mut events = sem.settle();
@@ -200,6 +201,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                                 },
                             )
                             .map_err(journal_err)?;
+                        replayed += 1;
                         replays.insert(
                             *run,
                             Outcome {
@@ -338,7 +340,7 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         instruction_errors,
         timeline,
         transitions_run,
-        replayed: replayed_count(&opts.resume, &ordinals),
+        replayed,
     };
     journal
         .record(
@@ -357,18 +359,6 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
 /// millisecond and epoll waits in milliseconds: in real time that adds up
 /// to 1 ms per step of a chain. Sleep until 3 ms before, then yield until
 /// the exact instant (measured: ~45 µs per step instead of ~260 µs).
-/// How many executions of this run were taken from the `--resume` journal.
-fn replayed_count(
-    resume: &Option<crate::journal::Completed>,
-    ordinals: &HashMap<(String, String), usize>,
-) -> usize {
-    let Some(r) = resume else { return 0 };
-    ordinals
-        .iter()
-        .map(|((c, t), n)| (0..*n).filter(|&k| r.completed(c, t, k).is_some()).count())
-        .sum()
-}
-
 async fn sleep_until_opt(d: Option<Instant>, precise: bool) {
     let Some(d) = d else {
         return std::future::pending().await;

@@ -14,3 +14,4 @@ pub mod program;
 pub mod report;
 pub mod results;
 pub mod semantics;
+pub mod suggest;

@@ -147,27 +147,15 @@ pub fn parse_durations(
         };
         let key_span = node.key_or_value();
         if !known.iter().any(|k| k == key) {
-            let close = known
-                .iter()
-                .filter(|k| strsim_close(k, key))
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>();
-            let help = if close.is_empty() {
-                Some(
-                    "keys are `Type.transition` or `instance.transition` of the file being run"
-                        .to_string(),
-                )
-            } else {
-                Some(format!(
-                    "did you mean {}?",
-                    close
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            };
+            let help = Some(
+                match crate::suggest::suggest(key, known.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => {
+                        "keys are `Type.transition` or `instance.transition` of the file being run"
+                            .to_string()
+                    }
+                },
+            );
             return Err(err(
                 key_span,
                 format!("`{key}` names no transition of this run"),
@@ -199,19 +187,4 @@ pub fn parse_durations(
         ));
     }
     Ok(out)
-}
-
-/// Names one edit or transposition apart, or sharing the part after the dot.
-fn strsim_close(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= 2
 }

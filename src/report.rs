@@ -184,12 +184,13 @@ impl<'a> RunSummary<'a> {
 pub fn dot(p: &Prediction) -> String {
     let critical: std::collections::HashSet<&str> =
         p.critical_path.iter().map(|s| s.what.as_str()).collect();
-    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let q = |s: &str| format!("\"{}\"", esc(s));
     let mut s =
         String::from("digraph concerto {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
     for (name, time, preds) in &p.graph {
         // Escape the name, then add DOT's own `\n` line break unescaped.
-        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let escaped = esc(name);
         let label = match time {
             Some(t) => format!("\"{escaped}\\n{t:.3} s\""),
             None => format!("\"{escaped}\\nnever\""),

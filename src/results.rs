@@ -350,10 +350,11 @@ pub fn reproduce(draws: u64) -> String {
             &[("n", n)],
         );
         // The reconfiguration alone: the whole program minus its deployment part.
+        let n_deploy = deployment_len(&r);
         let deploy_only = Runnable {
             types: r.types.clone(),
-            program: r.program[..deployment_len(&r)].to_vec(),
-            spans: r.spans[..deployment_len(&r)].to_vec(),
+            program: r.program[..n_deploy].to_vec(),
+            spans: r.spans[..n_deploy].to_vec(),
         };
         let s = diff(&run(&r), &run(&deploy_only));
         let (ans, aeo, con) = (

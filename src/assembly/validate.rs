@@ -1111,25 +1111,13 @@ pub(crate) fn suggest<'a>(
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            let d = crate::suggest::levenshtein(&word.to_lowercase(), &c.to_lowercase());
+            (d, c)
+        })
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -1154,6 +1142,6 @@ mod tests {
         );
         assert_eq!(suggest("too", ["to", "from"]), Some("to"));
         assert_eq!(suggest("xyz", ["to", "from"]), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(crate::suggest::levenshtein("kitten", "sitting"), 3);
     }
 }
