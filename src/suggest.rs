@@ -41,15 +41,6 @@ fn strip_digits(s: &str) -> String {
 /// Optimal string alignment distance: Levenshtein plus adjacent
 /// transpositions (`fro` → `for` is one edit).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    distance(a, b, true)
-}
-
-/// Plain Levenshtein distance (a transposition is two edits).
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    distance(a, b, false)
-}
-
-fn distance(a: &str, b: &str, transpositions: bool) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     // Rows i-2, i-1 and i of the dynamic-programming table.
@@ -60,7 +51,7 @@ fn distance(a: &str, b: &str, transpositions: bool) -> usize {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if transpositions && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d = d.min(prev2[j - 2] + 1);
             }
             cur[j] = d;

@@ -1112,7 +1112,7 @@ pub(crate) fn suggest<'a>(
     candidates
         .into_iter()
         .map(|c| {
-            let d = crate::suggest::levenshtein(&word.to_lowercase(), &c.to_lowercase());
+            let d = crate::suggest::edit_distance(&word.to_lowercase(), &c.to_lowercase());
             (d, c)
         })
         .filter(|&(d, _)| d <= limit)
@@ -1142,6 +1142,6 @@ mod tests {
         );
         assert_eq!(suggest("too", ["to", "from"]), Some("to"));
         assert_eq!(suggest("xyz", ["to", "from"]), None);
-        assert_eq!(crate::suggest::levenshtein("kitten", "sitting"), 3);
+        assert_eq!(crate::suggest::edit_distance("kitten", "sitting"), 3);
     }
 }
