@@ -4,7 +4,7 @@
 
 use crate::durations::Durations;
 use crate::engine::{self, RunOptions};
-use crate::model::{port_ref, types_of, Instr, PortKind, Runnable, TypeBuilder};
+use crate::model::{types_of, Instr, PortKind, Runnable, TypeBuilder};
 use crate::perf::{self, Coordination};
 use std::time::Instant;
 
@@ -19,10 +19,13 @@ pub fn chain(n: usize, secs: f64) -> Runnable {
         .port("need", PortKind::Use, "svc", &["start"])
         .port("service", PortKind::Provide, "svc", &["on"])
         .build();
-    let mut p = vec![add("c0", "First")];
+    let mut p = vec![Instr::add("c0", "First")];
     for i in 1..n {
-        p.push(add(&format!("c{i}"), "Link"));
-        p.push(con(&format!("c{}.service", i - 1), &format!("c{i}.need")));
+        p.push(Instr::add(&format!("c{i}"), "Link"));
+        p.push(Instr::con(
+            &format!("c{}.service", i - 1),
+            &format!("c{i}.need"),
+        ));
     }
     deploy_all(types_of([first, link]), p, n, "c")
 }
@@ -37,13 +40,13 @@ pub fn provider_users(n: usize, secs: f64) -> Runnable {
         .t("start", "off", "on", "deploy", secs)
         .port("need", PortKind::Use, "svc", &["start"])
         .build();
-    let mut p = vec![add("p", "Provider")];
+    let mut p = vec![Instr::add("p", "Provider")];
     for i in 0..n {
-        p.push(add(&format!("u{i}"), "User"));
-        p.push(con("p.service", &format!("u{i}.need")));
+        p.push(Instr::add(&format!("u{i}"), "User"));
+        p.push(Instr::con("p.service", &format!("u{i}.need")));
     }
     let mut r = deploy_all(types_of([provider, user]), p, n, "u");
-    r.program.insert(r.program.len() - 1, push("p"));
+    r.program.insert(r.program.len() - 1, deploy("p"));
     r.spans.push(Default::default());
     r
 }
@@ -55,7 +58,7 @@ pub fn parallel(t: usize, secs: f64) -> Runnable {
         b = b.t(&format!("t{i}"), "off", "on", "deploy", secs);
     }
     let types = types_of([b.build()]);
-    deploy_all(types, vec![add("w0", "Wide")], 1, "w")
+    deploy_all(types, vec![Instr::add("w0", "Wide")], 1, "w")
 }
 
 /// `n` components, each a chain of three transitions, the second of which
@@ -70,10 +73,10 @@ pub fn scale(n: usize) -> Runnable {
         .build();
     let mut p = Vec::new();
     for i in 0..n {
-        p.push(add(&format!("n{i}"), "Node"));
+        p.push(Instr::add(&format!("n{i}"), "Node"));
         // A tree: node i depends on node (i-1)/2.
         if i > 0 {
-            p.push(con(
+            p.push(Instr::con(
                 &format!("n{}.service", (i - 1) / 2),
                 &format!("n{i}.need"),
             ));
@@ -84,33 +87,19 @@ pub fn scale(n: usize) -> Runnable {
         .t("start", "off", "on", "deploy", 0.5)
         .port("service", PortKind::Provide, "svc", &["on"])
         .build();
-    p.push(add("root", "Root"));
-    p.push(con("root.service", "n0.need"));
+    p.push(Instr::add("root", "Root"));
+    p.push(Instr::con("root.service", "n0.need"));
     let mut types = types_of([ty]);
     types.insert("Root".into(), root);
     let mut r = deploy_all(types, p, n, "n");
-    r.program.insert(r.program.len() - 1, push("root"));
+    r.program.insert(r.program.len() - 1, deploy("root"));
     r.spans.push(Default::default());
     r
 }
 
-fn add(name: &str, ty: &str) -> Instr {
-    Instr::Add {
-        name: name.into(),
-        ty: ty.into(),
-    }
-}
-fn con(a: &str, b: &str) -> Instr {
-    Instr::Con {
-        a: port_ref(a),
-        b: port_ref(b),
-    }
-}
-fn push(name: &str) -> Instr {
-    Instr::PushB {
-        name: name.into(),
-        behavior: "deploy".into(),
-    }
+/// `pushB(name, deploy)`.
+fn deploy(name: &str) -> Instr {
+    Instr::push(name, "deploy")
 }
 
 fn deploy_all(
@@ -120,7 +109,7 @@ fn deploy_all(
     prefix: &str,
 ) -> Runnable {
     for i in 0..n {
-        program.push(push(&format!("{prefix}{i}")));
+        program.push(deploy(&format!("{prefix}{i}")));
     }
     program.push(Instr::WaitAll);
     let spans = vec![Default::default(); program.len()];

@@ -321,6 +321,38 @@ impl Instr {
     }
 }
 
+/// Constructors for programs built in code (benchmarks, tests).
+impl Instr {
+    pub fn add(name: &str, ty: &str) -> Instr {
+        Instr::Add {
+            name: name.into(),
+            ty: ty.into(),
+        }
+    }
+    pub fn push(name: &str, behavior: &str) -> Instr {
+        Instr::PushB {
+            name: name.into(),
+            behavior: behavior.into(),
+        }
+    }
+    /// `con("a.p", "b.q")`.
+    pub fn con(a: &str, b: &str) -> Instr {
+        Instr::Con {
+            a: port_ref(a),
+            b: port_ref(b),
+        }
+    }
+    pub fn dcon(a: &str, b: &str) -> Instr {
+        Instr::Dcon {
+            a: port_ref(a),
+            b: port_ref(b),
+        }
+    }
+    pub fn wait(name: &str) -> Instr {
+        Instr::Wait { name: name.into() }
+    }
+}
+
 impl std::fmt::Display for Instr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

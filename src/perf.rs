@@ -1102,7 +1102,11 @@ mod tests {
     fn chain_deploy() {
         let p = agree(
             types_of([chain()]),
-            vec![add("x", "Chain"), push("x", "deploy"), wait("x")],
+            vec![
+                Instr::add("x", "Chain"),
+                Instr::push("x", "deploy"),
+                Instr::wait("x"),
+            ],
         );
         assert_eq!(p.makespan, Duration::from_secs(3));
         let names: Vec<_> = p.critical_path.iter().map(|s| s.what.as_str()).collect();
@@ -1130,10 +1134,10 @@ mod tests {
         let r = runnable(
             types_of([ty]),
             vec![
-                add("f", "Fork"),
-                add("g", "Fork"),
-                push("f", "deploy"),
-                push("g", "deploy"),
+                Instr::add("f", "Fork"),
+                Instr::add("g", "Fork"),
+                Instr::push("f", "deploy"),
+                Instr::push("g", "deploy"),
                 Instr::WaitAll,
             ],
         );
@@ -1163,12 +1167,12 @@ mod tests {
             .port("give", Provide, "x", &["b1"])
             .build();
         let program = vec![
-            add("a", "A"),
-            add("b", "B"),
-            con("a.need", "b.give"),
-            con("b.need", "a.give"),
-            push("a", "deploy"),
-            push("b", "deploy"),
+            Instr::add("a", "A"),
+            Instr::add("b", "B"),
+            Instr::con("a.need", "b.give"),
+            Instr::con("b.need", "a.give"),
+            Instr::push("a", "deploy"),
+            Instr::push("b", "deploy"),
             Instr::WaitAll,
         ];
         let p = predict(
@@ -1187,7 +1191,7 @@ mod tests {
 mod props {
     use super::*;
     use crate::model::{types_of, PortKind, TypeBuilder};
-    use crate::semantics::tests::{add, con, drive, push};
+    use crate::semantics::tests::drive;
     use crate::semantics::Event;
     use proptest::prelude::*;
 
@@ -1295,23 +1299,23 @@ mod props {
                     tnames[bind % tnames.len()].clone()
                 };
                 b = b.port(&format!("in{u}"), PortKind::Use, "t", &[target.as_str()]);
-                cons.push(con(
+                cons.push(Instr::con(
                     &format!("c{k}.in{u}"),
                     &format!("c{provider}.{}", if group { "gout" } else { "out" }),
                 ));
             }
             types.push(b.build());
-            program.push(add(&format!("c{k}"), &format!("T{k}")));
+            program.push(Instr::add(&format!("c{k}"), &format!("T{k}")));
         }
         program.extend(cons);
         for k in 0..specs.len() {
-            program.push(push(&format!("c{k}"), "deploy"));
+            program.push(Instr::push(&format!("c{k}"), "deploy"));
         }
         if with_reset {
             for (k, s) in specs.iter().enumerate() {
                 if s.resets {
-                    program.push(push(&format!("c{k}"), "reset"));
-                    program.push(push(&format!("c{k}"), "deploy"));
+                    program.push(Instr::push(&format!("c{k}"), "reset"));
+                    program.push(Instr::push(&format!("c{k}"), "deploy"));
                 }
             }
         }

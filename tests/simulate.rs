@@ -4,7 +4,7 @@
 
 use concerto::durations::Durations;
 use concerto::engine::{self, RunOptions, RunReport};
-use concerto::model::{port_ref, types_of, Action, Instr, PortKind, Runnable, TypeBuilder};
+use concerto::model::{types_of, Action, Instr, PortKind, Runnable, TypeBuilder};
 use concerto::perf::{self, Coordination};
 use std::time::Duration;
 
@@ -80,18 +80,6 @@ fn ten_thousand_components_simulate_in_well_under_a_second_of_work() {
     );
 }
 
-fn add(n: &str, t: &str) -> Instr {
-    Instr::Add {
-        name: n.into(),
-        ty: t.into(),
-    }
-}
-fn push(n: &str, b: &str) -> Instr {
-    Instr::PushB {
-        name: n.into(),
-        behavior: b.into(),
-    }
-}
 fn runnable(types: concerto::model::Types, program: Vec<Instr>) -> Runnable {
     let spans = vec![Default::default(); program.len()];
     Runnable {
@@ -129,14 +117,11 @@ fn commands_pass_data_through_data_ports() {
     let r = runnable(
         types_of([server, client]),
         vec![
-            add("s", "S"),
-            add("c", "C"),
-            Instr::Con {
-                a: port_ref("s.ip"),
-                b: port_ref("c.server_ip"),
-            },
-            push("s", "deploy"),
-            push("c", "deploy"),
+            Instr::add("s", "S"),
+            Instr::add("c", "C"),
+            Instr::con("s.ip", "c.server_ip"),
+            Instr::push("s", "deploy"),
+            Instr::push("c", "deploy"),
             Instr::WaitAll,
         ],
     );
@@ -173,10 +158,10 @@ fn a_failing_command_fails_its_component_and_others_finish() {
     let r = runnable(
         types_of([bad, good]),
         vec![
-            add("b", "Bad"),
-            add("g", "Good"),
-            push("b", "deploy"),
-            push("g", "deploy"),
+            Instr::add("b", "Bad"),
+            Instr::add("g", "Good"),
+            Instr::push("b", "deploy"),
+            Instr::push("g", "deploy"),
             Instr::WaitAll,
         ],
     );
@@ -211,7 +196,11 @@ fn a_command_that_hangs_times_out() {
         .build();
     let r = runnable(
         types_of([slow]),
-        vec![add("x", "Slow"), push("x", "deploy"), Instr::WaitAll],
+        vec![
+            Instr::add("x", "Slow"),
+            Instr::push("x", "deploy"),
+            Instr::WaitAll,
+        ],
     );
     let t = std::time::Instant::now();
     let report = real(&r, None);

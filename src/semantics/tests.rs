@@ -1,9 +1,7 @@
 //! One test per rule of model.md §2 and §3, driven by a tiny virtual clock.
 
 use super::*;
-use crate::model::{
-    port_ref, types_of, Action, DurationSpec, Instr, PortKind::*, TypeBuilder, Types,
-};
+use crate::model::{types_of, Action, DurationSpec, Instr, PortKind::*, TypeBuilder, Types};
 use std::collections::BTreeMap;
 
 /// Run to completion on a virtual clock (milliseconds); every action lasts
@@ -70,34 +68,6 @@ pub(crate) fn assert_safe(sem: &Semantics) {
     }
 }
 
-pub(crate) fn add(name: &str, ty: &str) -> Instr {
-    Instr::Add {
-        name: name.into(),
-        ty: ty.into(),
-    }
-}
-pub(crate) fn push(name: &str, b: &str) -> Instr {
-    Instr::PushB {
-        name: name.into(),
-        behavior: b.into(),
-    }
-}
-pub(crate) fn con(a: &str, b: &str) -> Instr {
-    Instr::Con {
-        a: port_ref(a),
-        b: port_ref(b),
-    }
-}
-pub(crate) fn dcon(a: &str, b: &str) -> Instr {
-    Instr::Dcon {
-        a: port_ref(a),
-        b: port_ref(b),
-    }
-}
-pub(crate) fn wait(name: &str) -> Instr {
-    Instr::Wait { name: name.into() }
-}
-
 /// Time of the first event matching `f`.
 fn when(log: &[(u64, Event)], f: impl Fn(&Event) -> bool) -> Option<u64> {
     log.iter().find(|(_, e)| f(e)).map(|(t, _)| *t)
@@ -132,7 +102,11 @@ pub(crate) fn chain() -> Arc<TypeIndex> {
 fn deploy_runs_a_chain_and_wait_completes_when_idle() {
     let (log, sem) = drive(
         types_of([chain()]),
-        vec![add("x", "Chain"), push("x", "deploy"), wait("x")],
+        vec![
+            Instr::add("x", "Chain"),
+            Instr::push("x", "deploy"),
+            Instr::wait("x"),
+        ],
         &[],
     );
     assert_eq!(reached(&log, "x", "a"), Some(0));
@@ -152,7 +126,7 @@ fn parallel_transitions_fork_and_an_idset_joins_them() {
         .build();
     let (log, _) = drive(
         types_of([ty]),
-        vec![add("x", "Fork"), push("x", "deploy")],
+        vec![Instr::add("x", "Fork"), Instr::push("x", "deploy")],
         &[],
     );
     assert_eq!(started(&log, "x", "slow"), vec![0]);
@@ -176,7 +150,11 @@ fn several_idsets_are_an_or_of_and_joins() {
         .build();
     let (log, sem) = drive(
         types_of([ty]),
-        vec![add("x", "Or"), push("x", "deploy"), wait("x")],
+        vec![
+            Instr::add("x", "Or"),
+            Instr::push("x", "deploy"),
+            Instr::wait("x"),
+        ],
         &[],
     );
     assert_eq!(
@@ -214,25 +192,25 @@ pub(crate) fn server_client() -> Types {
 pub(crate) fn maintenance_program() -> Vec<Instr> {
     let mut program = deploy_program();
     program.extend([
-        push("s", "maintain"),
-        push("s", "deploy"),
-        push("c", "suspend"),
-        wait("s"),
-        push("c", "install"),
-        wait("c"),
+        Instr::push("s", "maintain"),
+        Instr::push("s", "deploy"),
+        Instr::push("c", "suspend"),
+        Instr::wait("s"),
+        Instr::push("c", "install"),
+        Instr::wait("c"),
     ]);
     program
 }
 
 pub(crate) fn deploy_program() -> Vec<Instr> {
     vec![
-        add("s", "Server"),
-        add("c", "Client"),
-        con("s.ip", "c.server_ip"),
-        con("s.service", "c.server"),
-        push("s", "deploy"),
-        push("c", "install"),
-        wait("c"),
+        Instr::add("s", "Server"),
+        Instr::add("c", "Client"),
+        Instr::con("s.ip", "c.server_ip"),
+        Instr::con("s.service", "c.server"),
+        Instr::push("s", "deploy"),
+        Instr::push("c", "install"),
+        Instr::wait("c"),
     ]
 }
 
@@ -297,7 +275,7 @@ fn a_provider_cannot_leave_while_a_user_uses_its_port() {
         vec![4000],
         "server leaves `on` only once the client stopped using it"
     );
-    // server: stop 4-5, configure 5-7, start 7-8; client re-installs after wait(s).
+    // server: stop 4-5, configure 5-7, start 7-8; client re-installs after Instr::wait(s).
     assert_eq!(instr_done(&log, 10), Some(8000));
     assert_eq!(started(&log, "c", "configure"), vec![2000, 8000]);
     assert!(sem.is_finished());
@@ -306,11 +284,11 @@ fn a_provider_cannot_leave_while_a_user_uses_its_port() {
 #[test]
 fn without_a_connection_the_provider_leaves_at_once() {
     let program = vec![
-        add("s", "Server"),
-        push("s", "deploy"),
-        wait("s"),
-        push("s", "maintain"),
-        wait("s"),
+        Instr::add("s", "Server"),
+        Instr::push("s", "deploy"),
+        Instr::wait("s"),
+        Instr::push("s", "maintain"),
+        Instr::wait("s"),
     ];
     let (log, sem) = drive(server_client(), program, &[]);
     assert_eq!(started(&log, "s", "stop"), vec![3000]);
@@ -320,7 +298,10 @@ fn without_a_connection_the_provider_leaves_at_once() {
 #[test]
 fn dcon_blocks_while_the_use_side_is_in_use() {
     let mut program = deploy_program();
-    program.extend([push("c", "suspend"), dcon("s.service", "c.server")]);
+    program.extend([
+        Instr::push("c", "suspend"),
+        Instr::dcon("s.service", "c.server"),
+    ]);
     let (log, sem) = drive(server_client(), program, &[]);
     // client in `on` uses `server` until it leaves `on` at 4 s (suspend starts then).
     assert_eq!(instr_done(&log, 8), Some(4000));
@@ -350,12 +331,12 @@ fn groups_provide_while_any_token_is_inside_and_gate_entry() {
         .port("need", Use, "s", &["ug"])
         .build();
     let program = vec![
-        add("p", "P"),
-        add("u", "U"),
-        con("p.svc", "u.need"),
-        push("p", "deploy"),
-        push("u", "deploy"),
-        push("p", "leave"),
+        Instr::add("p", "P"),
+        Instr::add("u", "U"),
+        Instr::con("p.svc", "u.need"),
+        Instr::push("p", "deploy"),
+        Instr::push("u", "deploy"),
+        Instr::push("p", "leave"),
         Instr::WaitAll,
     ];
     let (log, sem) = drive(types_of([p, u]), program, &[]);
@@ -384,11 +365,11 @@ fn behaviors_queue_and_places_can_be_revisited_across_behaviors() {
         .t("down", "b", "a", "undeploy", 1.0)
         .build();
     let program = vec![
-        add("x", "Cyc"),
-        push("x", "deploy"),
-        push("x", "undeploy"),
-        push("x", "deploy"),
-        wait("x"),
+        Instr::add("x", "Cyc"),
+        Instr::push("x", "deploy"),
+        Instr::push("x", "undeploy"),
+        Instr::push("x", "deploy"),
+        Instr::wait("x"),
     ];
     let (log, sem) = drive(types_of([ty]), program, &[]);
     assert_eq!(started(&log, "x", "up"), vec![0, 2000]);
@@ -420,9 +401,9 @@ fn del_waits_for_idle_and_no_connection() {
 
     program.pop();
     program.extend([
-        push("c", "suspend"),
-        dcon("s.service", "c.server"),
-        dcon("s.ip", "c.server_ip"),
+        Instr::push("c", "suspend"),
+        Instr::dcon("s.service", "c.server"),
+        Instr::dcon("s.ip", "c.server_ip"),
         Instr::Del { name: "c".into() },
     ]);
     let (log, sem) = drive(server_client(), program, &[]);
@@ -434,11 +415,11 @@ fn del_waits_for_idle_and_no_connection() {
 #[test]
 fn wait_all_waits_for_every_component() {
     let program = vec![
-        add("x", "Chain"),
-        add("y", "Chain"),
-        push("x", "deploy"),
-        push("y", "deploy"),
-        push("y", "deploy"),
+        Instr::add("x", "Chain"),
+        Instr::add("y", "Chain"),
+        Instr::push("x", "deploy"),
+        Instr::push("y", "deploy"),
+        Instr::push("y", "deploy"),
         Instr::WaitAll,
     ];
     let (log, sem) = drive(types_of([chain()]), program, &[]);
@@ -450,8 +431,8 @@ fn wait_all_waits_for_every_component() {
 #[test]
 fn a_failure_stops_its_component_and_others_go_on() {
     let mut program = deploy_program();
-    program.insert(6, add("z", "Chain"));
-    program.insert(7, push("z", "deploy"));
+    program.insert(6, Instr::add("z", "Chain"));
+    program.insert(7, Instr::push("z", "deploy"));
     let (log, sem) = drive(
         types_of([chain()])
             .into_iter()
@@ -528,14 +509,18 @@ fn data_ports_stay_provided_and_carry_values() {
 
 #[test]
 fn bad_instructions_fail_the_program_not_the_process() {
-    let program = vec![add("x", "Nope"), add("y", "Chain")];
+    let program = vec![Instr::add("x", "Nope"), Instr::add("y", "Chain")];
     let (log, sem) = drive(types_of([chain()]), program, &[]);
     assert!(log.iter().any(|(_, e)| matches!(e, Event::InstructionFailed { error, .. } if error.contains("unknown component type"))));
     assert!(
         sem.component_id("y").is_none(),
         "nothing after a failed instruction runs"
     );
-    let program = vec![add("x", "Chain"), con("x.nope", "x.nope"), push("x", "fly")];
+    let program = vec![
+        Instr::add("x", "Chain"),
+        Instr::con("x.nope", "x.nope"),
+        Instr::push("x", "fly"),
+    ];
     let (log, _) = drive(types_of([chain()]), program, &[]);
     assert!(log.iter().any(
         |(_, e)| matches!(e, Event::InstructionFailed { error, .. } if error.contains("no port"))
