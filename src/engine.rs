@@ -10,10 +10,12 @@
 //! (`crate::exec`), one task each in a `JoinSet`.
 
 use crate::durations::Durations;
-use crate::exec::{local::Local, Connection, Request};
+use crate::exec::template::{self, Scope};
+use crate::exec::{Reply, Request, Status};
 use crate::gantt::{Bar, Timeline};
-use crate::journal::{Journal, RunRecord};
-use crate::model::{Action, Runnable};
+use crate::journal::{HostsDone, Journal, RunRecord};
+use crate::model::{Action, CopySource, Runnable};
+use crate::placement::{merge_data, Hosts, Target};
 use crate::semantics::{Blocked, Event, Outcome, RunId, Semantics};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -33,13 +35,17 @@ pub struct RunOptions {
     pub progress: bool,
     /// Transitions completed by a previous run (`--resume`): not run again.
     pub resume: Option<crate::journal::Completed>,
+    /// Where placed components run (`run -i`); `None`: all here.
+    pub hosts: Option<Arc<Hosts>>,
 }
 
-/// A transition whose action failed.
+/// A transition whose action failed (on one host, for a placed component).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Failure {
     pub component: String,
     pub transition: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub error: String,
     /// Last lines of the action's output.
     pub output: String,
@@ -91,11 +97,28 @@ pub enum EngineError {
     },
 }
 
+/// An action's results, one per host it ran on.
 struct CommandDone {
     run: RunId,
-    outcome: Outcome,
-    stdout: String,
-    stderr: String,
+    /// `(host, placed, reply)` in target order; hosts a resumed run had
+    /// already done are in `prior`, not here.
+    replies: Vec<(String, bool, Reply)>,
+    prior: Option<HostsDone>,
+    targets: Vec<String>,
+}
+
+/// What one host does for an action, prepared (templates rendered) when
+/// the transition starts.
+enum Job {
+    Exec(Request),
+    Put {
+        dest: String,
+        bytes: Arc<[u8]>,
+        mode: u32,
+        timeout: Option<Duration>,
+    },
+    /// Could not be prepared (a template error): fails on that host.
+    Broken(String),
 }
 
 /// Run a program to completion (or failure, or Ctrl-C).
@@ -135,7 +158,14 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
         )
         .map_err(journal_err)?;
 
-    let local: Arc<dyn Connection> = Arc::new(Local::new());
+    let local_hosts;
+    let hosts: &Hosts = match &opts.hosts {
+        Some(h) => h,
+        None => {
+            local_hosts = Hosts::local_only();
+            &local_hosts
+        }
+    };
     let mut heap: BinaryHeap<Reverse<(Instant, RunId)>> = BinaryHeap::new();
     let mut commands: JoinSet<CommandDone> = JoinSet::new();
     let mut open_bars: HashMap<RunId, Bar> = HashMap::new();
@@ -146,7 +176,8 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     };
     let mut failures = Vec::new();
     let mut instruction_errors = Vec::new();
-    let mut outputs: HashMap<RunId, String> = HashMap::new();
+    // Per run: the hosts where its action failed, with their last output.
+    let mut host_failures: HashMap<RunId, Vec<Failure>> = HashMap::new();
     let mut last_event = Duration::ZERO;
     let mut interrupted = false;
     let mut transitions_run = 0usize;
@@ -184,10 +215,11 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                     let n = ordinals
                         .entry((component.clone(), transition.clone()))
                         .or_insert(0);
-                    let done = opts
-                        .resume
-                        .as_ref()
-                        .and_then(|r| r.completed(component, transition, *n));
+                    let resume = opts.resume.as_ref();
+                    let done = resume.and_then(|r| r.completed(component, transition, *n));
+                    let prior = resume
+                        .and_then(|r| r.hosts_done(component, transition, *n))
+                        .cloned();
                     *n += 1;
                     if let Some(data) = done {
                         // Completed by the interrupted run: finish it now, with its data.
@@ -211,20 +243,23 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                         );
                         heap.push(Reverse((Instant::now(), *run)));
                     } else {
-                        start_action(&sem, *run, opts, &local, &mut heap, &mut commands);
+                        start_action(&sem, *run, opts, hosts, prior, &mut heap, &mut commands);
                     }
                 }
                 Event::TransitionEnded { run, ok, error, .. } => {
                     if let Some(mut bar) = open_bars.remove(run) {
                         bar.end = now.as_secs_f64();
                         bar.failed = !ok;
-                        if let Some(err) = error {
-                            failures.push(Failure {
+                        match (error, host_failures.remove(run)) {
+                            (Some(_), Some(per_host)) => failures.extend(per_host),
+                            (Some(err), None) => failures.push(Failure {
                                 component: bar.component.clone(),
                                 transition: bar.transition.clone(),
+                                host: None,
                                 error: err.clone(),
-                                output: outputs.remove(run).unwrap_or_default(),
-                            });
+                                output: String::new(),
+                            }),
+                            (None, _) => {}
                         }
                         timeline.bars.push(bar);
                     }
@@ -280,19 +315,52 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
                 for done in batch {
                     match done {
                         Ok(d) => {
-                            if !d.stdout.is_empty() || !d.stderr.is_empty() || !d.outcome.data.is_empty() {
-                                if let Some((c, t)) = sem.run_info(d.run).and_then(|(c, t)| {
-                                    sem.component(c).map(|comp| (comp.name.clone(), comp.ty.ty.transitions[t].name.clone()))
-                                }) {
-                                    journal.record(t0.elapsed(), &RunRecord::ActionOutput {
-                                        component: c, transition: t, run: d.run,
-                                        stdout: d.stdout.clone(), stderr: d.stderr.clone(),
-                                        data: d.outcome.data.clone(),
-                                    }).map_err(journal_err)?;
+                            let names = sem.run_info(d.run).and_then(|(c, t)| {
+                                sem.component(c).map(|comp| (comp.name.clone(), comp.ty.ty.transitions[t].name.clone()))
+                            });
+                            let (component, transition) = names.unwrap_or_default();
+                            let now = t0.elapsed();
+                            let mut errors = Vec::new();
+                            let mut fresh: HashMap<String, Vec<(String, String)>> = HashMap::new();
+                            for (host, placed, reply) in d.replies {
+                                let error = reply.error();
+                                journal.record(now, &RunRecord::ActionOutput {
+                                    component: component.clone(), transition: transition.clone(), run: d.run,
+                                    host: placed.then(|| host.clone()),
+                                    ok: error.is_none(), error: error.clone(),
+                                    stdout: reply.stdout.clone(), stderr: reply.stderr.clone(),
+                                    data: reply.data.clone(),
+                                }).map_err(journal_err)?;
+                                if let Some(e) = error {
+                                    errors.push(if placed { format!("{host}: {e}") } else { e.clone() });
+                                    host_failures.entry(d.run).or_default().push(Failure {
+                                        component: component.clone(),
+                                        transition: transition.clone(),
+                                        host: placed.then(|| host.clone()),
+                                        error: e,
+                                        output: last_lines(&reply.stdout, &reply.stderr, 10),
+                                    });
                                 }
-                                outputs.insert(d.run, last_lines(&d.stdout, &d.stderr, 10));
+                                fresh.insert(host, reply.data);
                             }
-                            sem.action_done(d.run, d.outcome);
+                            // Every host's values, in target order, the resumed ones too.
+                            let per_host: Vec<Vec<(String, String)>> = d.targets.iter().map(|h| {
+                                fresh.remove(h)
+                                    .or_else(|| d.prior.as_ref().and_then(|p| p.get(h).cloned()))
+                                    .unwrap_or_default()
+                            }).collect();
+                            let data = merge_data(&per_host);
+                            if d.targets.len() > 1 && errors.is_empty() && !data.is_empty() {
+                                journal.record(now, &RunRecord::ActionData {
+                                    component, transition, run: d.run, data: data.clone(),
+                                }).map_err(journal_err)?;
+                            }
+                            let error = match errors.len() {
+                                0 => None,
+                                1 => errors.pop(),
+                                n => Some(format!("failed on {n} hosts: {}", errors.join("; "))),
+                            };
+                            sem.action_done(d.run, Outcome { error, data });
                         }
                         Err(e) => tracing::error!("action task failed: {e}"),
                     }
@@ -310,6 +378,8 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     if interrupted {
         commands.abort_all();
         while commands.join_next().await.is_some() {}
+        // Cancelled remote commands are being killed: let that finish.
+        hosts.wait_for_kills().await;
         journal
             .record(makespan, &RunRecord::RunInterrupted)
             .map_err(journal_err)?;
@@ -377,7 +447,8 @@ fn start_action(
     sem: &Semantics,
     run: RunId,
     opts: &RunOptions,
-    conn: &Arc<dyn Connection>,
+    hosts: &Hosts,
+    prior: Option<HostsDone>,
     heap: &mut BinaryHeap<Reverse<(Instant, RunId)>>,
     commands: &mut JoinSet<CommandDone>,
 ) {
@@ -402,52 +473,128 @@ fn start_action(
             now + opts.durations.sleep_of(&comp.name, &tr.name, *spec),
             run,
         ))),
-        Action::Command { cmd, timeout } => {
+        Action::Command { .. } | Action::Copy { .. } => {
+            let targets = hosts.targets(&comp.placement, &tr.name);
+            let placed =
+                !comp.placement.is_local() && comp.placement.pattern_for(&tr.name).is_some();
             let inputs = sem.data_inputs(cid, t);
-            let command = match crate::exec::template::render(cmd, &comp.name, &tr.name, &inputs) {
-                Ok(c) => c,
-                Err(e) => {
-                    // Fails the transition like a failing command would.
-                    commands.spawn(async move {
-                        CommandDone {
-                            run,
-                            outcome: Outcome::failed(e),
-                            stdout: String::new(),
-                            stderr: String::new(),
-                        }
-                    });
-                    return;
-                }
-            };
-            let env = vec![
+            let env: Vec<(String, String)> = vec![
                 ("CONCERTO_COMPONENT".to_string(), comp.name.clone()),
                 ("CONCERTO_TRANSITION".to_string(), tr.name.clone()),
             ]
             .into_iter()
             .chain(
                 inputs
-                    .into_iter()
-                    .map(|(port, v)| (format!("CONCERTO_PORT_{}", env_name(&port)), v)),
+                    .iter()
+                    .map(|(port, v)| (format!("CONCERTO_PORT_{}", env_name(port)), v.clone())),
             )
             .collect();
-            let req = Request {
-                command,
-                env,
-                timeout: *timeout,
+            // A copied file is read once, for every host.
+            let source = match &tr.action {
+                Action::Copy { content, .. } => Some(match content {
+                    CopySource::Inline(text) => Ok(text.clone()),
+                    CopySource::File(path) => std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display())),
+                }),
+                _ => None,
             };
-            let conn = conn.clone();
+            let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+            let parts: Vec<(Arc<Target>, Job)> = targets
+                .into_iter()
+                .filter(|t| !prior.as_ref().is_some_and(|p| p.contains_key(&t.name)))
+                .map(|target| {
+                    let scope = Scope {
+                        component: &comp.name,
+                        transition: &tr.name,
+                        ports: &inputs,
+                        host: target.info.clone(),
+                        inventory: hosts.inventory.clone(),
+                    };
+                    let job = prepare(&tr.action, &scope, &env, source.as_ref());
+                    (target, job)
+                })
+                .collect();
             commands.spawn(async move {
-                let reply = conn.exec(req).await;
+                let replies = futures_util::future::join_all(parts.into_iter().map(
+                    |(target, job)| async move {
+                        let reply = perform(&target, job).await;
+                        (target.name.clone(), placed, reply)
+                    },
+                ))
+                .await;
                 CommandDone {
                     run,
-                    outcome: Outcome {
-                        error: reply.error(),
-                        data: reply.data,
-                    },
-                    stdout: reply.stdout,
-                    stderr: reply.stderr,
+                    replies,
+                    prior,
+                    targets: names,
                 }
             });
+        }
+    }
+}
+
+/// Render what `action` does on one host.
+fn prepare(
+    action: &Action,
+    scope: &Scope<'_>,
+    env: &[(String, String)],
+    source: Option<&Result<String, String>>,
+) -> Job {
+    let attempt = || -> Result<Job, String> {
+        match action {
+            Action::Command { cmd, timeout } => Ok(Job::Exec(Request {
+                command: template::render(cmd, "the command template", scope)?,
+                env: env.to_vec(),
+                timeout: *timeout,
+            })),
+            Action::Copy {
+                dest,
+                mode,
+                template: render,
+                timeout,
+                ..
+            } => {
+                let text = source.cloned().unwrap_or(Ok(String::new()))?;
+                let text = if *render {
+                    template::render(&text, "the template", scope)?
+                } else {
+                    text
+                };
+                Ok(Job::Put {
+                    dest: template::render(dest, "the `dest` template", scope)?,
+                    bytes: Arc::from(text.into_bytes()),
+                    mode: *mode,
+                    timeout: *timeout,
+                })
+            }
+            Action::Sleep(_) | Action::Nothing => Err("not a host action".into()),
+        }
+    };
+    attempt().unwrap_or_else(Job::Broken)
+}
+
+async fn perform(target: &Target, job: Job) -> Reply {
+    match job {
+        Job::Broken(e) => Reply::failed(Status::Failed(e)),
+        Job::Exec(req) => target.connection.exec(req).await,
+        Job::Put {
+            dest,
+            bytes,
+            mode,
+            timeout,
+        } => {
+            let put = target.connection.copy(&dest, &bytes, mode);
+            let done = match timeout {
+                Some(d) => match tokio::time::timeout(d, put).await {
+                    Ok(r) => r,
+                    Err(_) => return Reply::failed(Status::TimedOut(d)),
+                },
+                None => put.await,
+            };
+            match done {
+                Ok(()) => Reply::done(),
+                Err(e) => Reply::failed(Status::Failed(e)),
+            }
         }
     }
 }

@@ -31,14 +31,28 @@ pub enum RunRecord {
         ok: bool,
     },
     RunInterrupted,
+    /// An action's result on one host (`host` absent: this machine).
     ActionOutput {
         component: String,
         transition: String,
         run: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
         stdout: String,
         stderr: String,
         /// Values written for data-provide ports (`$CONCERTO_OUTPUT`).
         #[serde(skip_serializing_if = "Vec::is_empty")]
+        data: Vec<(String, String)>,
+    },
+    /// The values a transition on several hosts published, merged
+    /// (`placement::merge_data`), as its data ports got them.
+    ActionData {
+        component: String,
+        transition: String,
+        run: u64,
         data: Vec<(String, String)>,
     },
     /// A transition completed in the journal given to `--resume`: not run again.
@@ -56,7 +70,29 @@ pub struct Completed {
     /// Per (component, transition), per execution ordinal: the data values
     /// of executions that ended ok (`None` for those that did not).
     done: HashMap<(String, String), Vec<Option<Vec<(String, String)>>>>,
+    /// Executions that did not end ok: the hosts where the action did
+    /// succeed, with the values each published.
+    partial: HashMap<(String, String, usize), HostsDone>,
 }
+
+/// `[["name", "value"], ...]` as pairs.
+fn pairs(v: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    v.and_then(|d| d.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| {
+                    Some((
+                        p.get(0)?.as_str()?.to_string(),
+                        p.get(1)?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Host name -> data values it published.
+pub type HostsDone = HashMap<String, Vec<(String, String)>>;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("journal line {line}: {message}")]
@@ -70,7 +106,10 @@ impl Completed {
     pub fn from_journal(text: &str) -> Result<Completed, JournalError> {
         let mut c = Completed::default();
         let mut runs: HashMap<u64, (String, String, usize)> = HashMap::new();
-        let mut data: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+        // Per run: each host's (name, ok, data), and the merged data.
+        type HostOutput = (Option<String>, Option<bool>, Vec<(String, String)>);
+        let mut outputs: HashMap<u64, Vec<HostOutput>> = HashMap::new();
+        let mut merged: HashMap<u64, Vec<(String, String)>> = HashMap::new();
         let mut ordinals: HashMap<(String, String), usize> = HashMap::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -103,18 +142,16 @@ impl Completed {
                     *n += 1;
                 }
                 Some("action_output") => {
-                    if let Some(pairs) = v.get("data").and_then(|d| d.as_array()) {
-                        let kv = pairs
-                            .iter()
-                            .filter_map(|p| {
-                                Some((
-                                    p.get(0)?.as_str()?.to_string(),
-                                    p.get(1)?.as_str()?.to_string(),
-                                ))
-                            })
-                            .collect();
-                        data.insert(run()?, kv);
-                    }
+                    let ok = v.get("ok").and_then(|x| x.as_bool());
+                    let kv = pairs(v.get("data"));
+                    outputs
+                        .entry(run()?)
+                        .or_default()
+                        .push((field("host"), ok, kv));
+                }
+                Some("action_data") => {
+                    let kv = pairs(v.get("data"));
+                    merged.insert(run()?, kv);
                 }
                 Some("transition_ended") => {
                     let r = run()?;
@@ -122,11 +159,28 @@ impl Completed {
                     let Some((comp, tr, n)) = runs.get(&r).cloned() else {
                         return Err(err(format!("transition_ended for unknown run {r}")));
                     };
+                    let outs = outputs.remove(&r).unwrap_or_default();
+                    if !ok {
+                        let done: HostsDone = outs
+                            .iter()
+                            .cloned()
+                            .filter(|(_, ok, _)| *ok == Some(true))
+                            .filter_map(|(h, _, d)| Some((h?, d)))
+                            .collect();
+                        if !done.is_empty() {
+                            c.partial.insert((comp.clone(), tr.clone(), n), done);
+                        }
+                    }
                     let slots = c.done.entry((comp, tr)).or_default();
                     if slots.len() <= n {
                         slots.resize(n + 1, None);
                     }
-                    slots[n] = ok.then(|| data.remove(&r).unwrap_or_default());
+                    slots[n] = ok.then(|| {
+                        merged.remove(&r).unwrap_or_else(|| {
+                            let per_host: Vec<_> = outs.into_iter().map(|(_, _, d)| d).collect();
+                            crate::placement::merge_data(&per_host)
+                        })
+                    });
                 }
                 _ => {}
             }
@@ -146,6 +200,18 @@ impl Completed {
             .get(&(component.to_string(), transition.to_string()))
             .and_then(|v| v.get(ordinal))
             .and_then(|d| d.as_deref())
+    }
+
+    /// For the `ordinal`-th execution of `component.transition` that did
+    /// not complete: the hosts where its action had succeeded.
+    pub fn hosts_done(
+        &self,
+        component: &str,
+        transition: &str,
+        ordinal: usize,
+    ) -> Option<&HostsDone> {
+        self.partial
+            .get(&(component.to_string(), transition.to_string(), ordinal))
     }
 
     pub fn count(&self) -> usize {

@@ -10,6 +10,7 @@ pub mod journal;
 pub mod load;
 pub mod model;
 pub mod perf;
+pub mod placement;
 pub mod program;
 pub mod report;
 pub mod results;

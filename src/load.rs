@@ -127,7 +127,7 @@ pub fn parse_durations(
         );
     }
     for instr in &runnable.program {
-        if let crate::model::Instr::Add { name, ty } = instr {
+        if let crate::model::Instr::Add { name, ty, .. } = instr {
             if let Some(t) = runnable.types.get(ty) {
                 known.extend(
                     t.ty.transitions

@@ -7,12 +7,14 @@ use concerto::durations::Durations;
 use concerto::engine::{self, RunOptions};
 use concerto::load::{self, Input};
 use concerto::perf::{self, Coordination};
+use concerto::placement::Hosts;
 use concerto::{bench, gantt, report};
 use indexmap::IndexMap;
 use miette::{IntoDiagnostic, Result, WrapErr};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +41,9 @@ struct InputArgs {
     /// or `instance.transition: 2.5`).
     #[arg(long, value_name = "FILE")]
     durations: Option<PathBuf>,
+    /// The Ansible inventory (INI or YAML) that placed components run on.
+    #[arg(short = 'i', long, value_name = "INVENTORY")]
+    inventory: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -174,10 +179,25 @@ fn load_input(args: &InputArgs) -> Result<(Input, Durations)> {
     Ok((input, durations))
 }
 
+/// Where the placed components of `loaded` run: every host pattern
+/// resolved against `--inventory`, before anything starts.
+fn resolve_hosts(args: &InputArgs, loaded: &Input) -> Result<Hosts> {
+    let text = std::fs::read_to_string(&args.file).unwrap_or_default();
+    let source = miette::NamedSource::new(args.file.display().to_string(), Arc::new(text));
+    Ok(Hosts::resolve(
+        &loaded.runnable,
+        args.inventory.as_deref(),
+        source,
+    )?)
+}
+
 fn real_main(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check { input } => {
             let (loaded, _) = load_input(&input)?;
+            if input.inventory.is_some() {
+                resolve_hosts(&input, &loaded)?;
+            }
             println!("{}", loaded.summary());
             Ok(ExitCode::SUCCESS)
         }
@@ -224,8 +244,15 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 }
                 None => None,
             };
+            // A simulation runs nowhere: placements matter only with -i.
+            let hosts = if simulate && input.inventory.is_none() {
+                None
+            } else {
+                Some(Arc::new(resolve_hosts(&input, &loaded)?))
+            };
             let predicted = perf::predict(&loaded.runnable, &durations, Coordination::Concerto);
             let opts = RunOptions {
+                hosts,
                 simulate,
                 durations,
                 journal,

@@ -52,8 +52,81 @@ pub enum Action {
         cmd: String,
         timeout: Option<Duration>,
     },
+    /// Write a file on each host: `content` verbatim, or rendered like a
+    /// command when `template` is set. `dest` is always rendered.
+    Copy {
+        dest: String,
+        content: CopySource,
+        mode: u32,
+        template: bool,
+        timeout: Option<Duration>,
+    },
     /// No work at all: the transition ends as soon as it starts.
     Nothing,
+}
+
+/// What a `copy` or `template` action writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CopySource {
+    Inline(String),
+    /// A file on this machine (absolute, or resolved against the
+    /// assembly's directory when loaded), read when the action runs.
+    File(std::path::PathBuf),
+}
+
+/// Where a component's actions run: Ansible host patterns over the
+/// inventory given to `run -i`. Empty: on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Placement {
+    /// For every transition (`web`, `h1:h2`, `all:!h3`).
+    pub hosts: Option<String>,
+    /// Per-transition overrides, `(transition, pattern)`.
+    pub transitions: Vec<(String, String)>,
+}
+
+impl Placement {
+    pub fn is_local(&self) -> bool {
+        self.hosts.is_none() && self.transitions.is_empty()
+    }
+
+    /// The pattern transition `t` runs on, `None` for this machine.
+    pub fn pattern_for(&self, transition: &str) -> Option<&str> {
+        self.transitions
+            .iter()
+            .find(|(t, _)| t == transition)
+            .map(|(_, p)| p.as_str())
+            .or(self.hosts.as_deref())
+    }
+
+    /// Every pattern it names.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.hosts
+            .iter()
+            .map(String::as_str)
+            .chain(self.transitions.iter().map(|(_, p)| p.as_str()))
+    }
+}
+
+impl std::fmt::Display for Placement {
+    /// ` @ web, configure @ h1`, as a program writes it after the type.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |p: &str| {
+            if p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                p.to_string()
+            } else {
+                format!("{p:?}")
+            }
+        };
+        if let Some(h) = &self.hosts {
+            write!(f, " @ {}", show(h))?;
+        }
+        for (t, p) in &self.transitions {
+            write!(f, ", {t} @ {}", show(p))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -288,6 +361,7 @@ pub enum Instr {
     Add {
         name: String,
         ty: String,
+        placement: Placement,
     },
     Del {
         name: String,
@@ -327,6 +401,7 @@ impl Instr {
         Instr::Add {
             name: name.into(),
             ty: ty.into(),
+            placement: Placement::default(),
         }
     }
     pub fn push(name: &str, behavior: &str) -> Instr {
@@ -356,7 +431,11 @@ impl Instr {
 impl std::fmt::Display for Instr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Instr::Add { name, ty } => write!(f, "add({name} : {ty})"),
+            Instr::Add {
+                name,
+                ty,
+                placement,
+            } => write!(f, "add({name} : {ty}{placement})"),
             Instr::Del { name } => write!(f, "del({name})"),
             Instr::Con { a, b } => write!(f, "con({a}, {b})"),
             Instr::Dcon { a, b } => write!(f, "dcon({a}, {b})"),

@@ -283,7 +283,7 @@ impl<'a> Eval<'a> {
             }
             let mut operand = Operand::None;
             match instr {
-                Instr::Add { name, ty } => {
+                Instr::Add { name, ty, .. } => {
                     if let Some(t) = self.runnable.types.get(ty) {
                         let id = self.insts.len();
                         self.insts.push(Inst::new(name.clone(), t.clone()));

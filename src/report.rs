@@ -142,7 +142,16 @@ impl<'a> RunSummary<'a> {
         let r = self.run;
         let mut s = String::new();
         for f in &r.failures {
-            let _ = writeln!(s, "FAILED {}.{}: {}", f.component, f.transition, f.error);
+            let on = f
+                .host
+                .as_ref()
+                .map(|h| format!(" on {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "FAILED {}.{}{on}: {}",
+                f.component, f.transition, f.error
+            );
             for line in f.output.lines() {
                 let _ = writeln!(s, "    | {line}");
             }

@@ -122,6 +122,19 @@ fn dump(a: &Assembly, src: &str) -> String {
                     Some(d) => format!("command {cmd:?} timeout {}", secs(*d)),
                     None => format!("command {cmd:?}"),
                 },
+                Action::Copy {
+                    dest,
+                    content,
+                    mode,
+                    template,
+                    timeout,
+                } => format!(
+                    "{} {content:?} to {dest:?} mode {mode:o}{}",
+                    if *template { "template" } else { "copy" },
+                    timeout
+                        .map(|d| format!(" timeout {}", secs(d)))
+                        .unwrap_or_default()
+                ),
                 Action::Nothing => "nothing".to_string(),
             };
             let est = tr
@@ -159,8 +172,8 @@ fn dump(a: &Assembly, src: &str) -> String {
             );
         }
     }
-    for (i, ty) in &a.instances {
-        let _ = writeln!(o, "instance {i}: {ty}");
+    for ((i, ty), at) in a.instances.iter().zip(&a.placements) {
+        let _ = writeln!(o, "instance {i}: {ty}{at}");
     }
     for (u, p) in &a.connections {
         let _ = writeln!(o, "connection {u} -> {p}");

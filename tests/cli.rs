@@ -1269,3 +1269,124 @@ fn resume_runs_only_what_did_not_complete() {
         .expect_code(1)
         .stderr_has("another program");
 }
+
+// ---------------------------------------------------------------------------
+// Placement on inventory hosts (`-i`). Hosts with `ansible_connection=local`
+// run here, so these need no SSH server; tests/ssh_run.rs covers SSH.
+// ---------------------------------------------------------------------------
+
+const PLACED: &str = r#"
+types:
+  Node:
+    places: [a, b, c]
+    transitions:
+      write:
+        from: a
+        to: b
+        action:
+          template:
+            dest: "{{ host.vars.out }}/{{ host.name }}.txt"
+            content: "{{ host.name }} of {{ groups.web | join(',') }}\n"
+            mode: "0600"
+      publish: {from: b, to: c, action: {command: "echo names={{ host.name }} >> \"$CONCERTO_OUTPUT\""}}
+    ports:
+      names: {kind: data-provide, type: names, bind: [c]}
+  Reader:
+    places: [a, b]
+    transitions:
+      read: {from: a, to: b, action: {command: "echo '{{ ports.names }}' > read.txt"}}
+    ports:
+      names: {kind: data-use, type: names, bind: [read]}
+components:
+  nodes: {type: Node, hosts: "web:!w3"}
+  reader: Reader
+connections:
+  - [nodes.names, reader.names]
+"#;
+
+fn local_inventory(d: &Dir) {
+    let out = d.path("out");
+    fs::create_dir_all(&out).unwrap();
+    d.write(
+        "inventory.ini",
+        &format!(
+            "[web]\nw1\nw2\nw3\n[web:vars]\nansible_connection=local\nout={}\n",
+            out.display()
+        ),
+    );
+}
+
+#[test]
+fn placed_components_run_on_every_selected_host() {
+    let d = Dir::new("placed");
+    local_inventory(&d);
+    d.write("placed.yaml", PLACED);
+    d.run(&["check", "placed.yaml", "-i", "inventory.ini"])
+        .expect_code(0);
+    d.run(&[
+        "run",
+        "placed.yaml",
+        "-i",
+        "inventory.ini",
+        "--journal",
+        "j.jsonl",
+    ])
+    .expect_code(0);
+    for h in ["w1", "w2"] {
+        assert_eq!(
+            d.read(&format!("out/{h}.txt")),
+            format!("{h} of w1,w2,w3\n")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(d.path(&format!("out/{h}.txt")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!d.path("out/w3.txt").exists(), "w3 is excluded");
+    // The values of both hosts, in inventory order.
+    assert_eq!(d.read("read.txt"), "w1,w2\n");
+    let journal = d.read("j.jsonl");
+    let hosts: Vec<&str> = journal
+        .lines()
+        .filter(|l| l.contains("\"action_output\"") && l.contains("\"write\""))
+        .map(|l| {
+            if l.contains("\"host\":\"w1\"") {
+                "w1"
+            } else if l.contains("\"host\":\"w2\"") {
+                "w2"
+            } else {
+                "?"
+            }
+        })
+        .collect();
+    assert_eq!(hosts.len(), 2, "{journal}");
+    assert!(journal.contains("\"event\":\"action_data\""), "{journal}");
+}
+
+#[test]
+fn placements_are_checked_against_the_inventory_before_running() {
+    let d = Dir::new("placed-errors");
+    local_inventory(&d);
+    d.write("placed.yaml", PLACED);
+    d.run(&["run", "placed.yaml"])
+        .expect_code(1)
+        .stderr_has("no inventory was given")
+        .stderr_has("placed.yaml:")
+        .stderr_has("-i inventory.ini");
+    d.write("typo.yaml", &PLACED.replace("web:!w3", "webb"));
+    d.run(&["run", "typo.yaml", "-i", "inventory.ini"])
+        .expect_code(1)
+        .stderr_has("host pattern `webb` selects no host")
+        .stderr_has("typo.yaml:")
+        .stderr_has("did you mean `web`?");
+    d.run(&["check", "typo.yaml", "-i", "inventory.ini"])
+        .expect_code(1);
+    d.run(&["run", "typo.yaml", "-i", "missing.ini"])
+        .expect_code(1)
+        .stderr_has("cannot read the inventory");
+    assert!(!d.path("read.txt").exists(), "nothing ran");
+    // A simulation runs nowhere: no inventory needed.
+    d.run(&["run", "--simulate", "placed.yaml"]).expect_code(0);
+}

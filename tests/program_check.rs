@@ -157,6 +157,19 @@ for i in 1..3:
     insta::assert_snapshot!(render(&err));
 }
 
+/// `add(c : T, t @ hosts)` names a transition of `T`; the hosts themselves
+/// are checked against the inventory when the run starts.
+#[test]
+fn placed_transitions_must_exist() {
+    let src = "\
+add(s : Server @ web, t0 @ h1)
+add(c : Client @ \"web:!h1\", t1 @ h2, t2 @ h3)
+";
+    let err = check("test.concerto", src, &compiled(src), &types()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownTransition);
+    insta::assert_snapshot!(render(&err));
+}
+
 #[test]
 fn no_imports() {
     let src = "add(s : Server)\n";

@@ -20,9 +20,74 @@ use super::spans::Seg;
 #[derive(Debug, Default, Deserialize)]
 pub struct RawFile {
     pub types: Option<IndexMap<String, RawType>>,
-    /// Instance name -> type name.
-    pub components: Option<IndexMap<String, String>>,
+    /// Instance name -> type name, or type and placement.
+    pub components: Option<IndexMap<String, RawInstance>>,
     pub connections: Option<Vec<Vec<String>>>,
+}
+
+/// `server: Server`, or `server: {type: Server, hosts: web, transitions:
+/// {configure: h2}}`.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawInstance {
+    pub ty: Option<String>,
+    pub hosts: Option<RawHosts>,
+    pub transitions: Option<IndexMap<String, RawHosts>>,
+}
+
+/// A host pattern, or a list of them (their union).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RawHosts {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawHosts {
+    /// The Ansible pattern: a list is the union of its items, `a:b`.
+    pub fn pattern(&self) -> String {
+        match self {
+            RawHosts::One(s) => s.clone(),
+            RawHosts::Many(v) => v.join(":"),
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
+struct RawInstanceMap {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    hosts: Option<RawHosts>,
+    transitions: Option<IndexMap<String, RawHosts>>,
+    // Unknown keys are reported by `validate::check_keys`.
+    #[serde(flatten)]
+    _rest: std::collections::HashMap<String, de::IgnoredAny>,
+}
+
+impl<'de> Deserialize<'de> for RawInstance {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawInstance;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a component type name, or {type: T, hosts: PATTERN}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawInstance, E> {
+                Ok(RawInstance {
+                    ty: Some(v.to_owned()),
+                    ..Default::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawInstance, A::Error> {
+                let m = RawInstanceMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawInstance {
+                    ty: m.ty,
+                    hosts: m.hosts,
+                    transitions: m.transitions,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,13 +109,24 @@ pub struct RawTransition {
     pub duration: Option<RawDuration>,
 }
 
-/// `{sleep: SPEC}` or `{command: STR, timeout: DURATION}`; which keys may
-/// go together is checked in `validate`.
+/// `{sleep: SPEC}`, `{command: STR, timeout: DURATION}`, `{copy: ...}` or
+/// `{template: ...}`; which keys may go together is checked in `validate`.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawAction {
     pub sleep: Option<RawDuration>,
     pub command: Option<String>,
     pub timeout: Option<RawDuration>,
+    pub copy: Option<RawCopy>,
+    pub template: Option<RawCopy>,
+}
+
+/// `{dest: PATH, content: TEXT | src: FILE, mode: "0644"}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawCopy {
+    pub dest: Option<String>,
+    pub content: Option<String>,
+    pub src: Option<String>,
+    pub mode: Option<RawDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,7 +168,16 @@ pub fn allowed_keys(path: &[Seg]) -> Option<(&'static str, &'static [&'static st
         [t, _, ts, _, a] if k(t, "types") && k(ts, "transitions") && k(a, "action") => {
             Some(("an action", ACTION_KEYS))
         }
+        [t, _, ts, _, a, c]
+            if k(t, "types")
+                && k(ts, "transitions")
+                && k(a, "action")
+                && (k(c, "copy") || k(c, "template")) =>
+        {
+            Some(("a copy or template action", COPY_KEYS))
+        }
         [t, _, ps, _] if k(t, "types") && k(ps, "ports") => Some(("a port", PORT_KEYS)),
+        [c, K(_)] if k(c, "components") => Some(("a component", INSTANCE_KEYS)),
         [t, _, ps, _, b, I(_)] if k(t, "types") && k(ps, "ports") && k(b, "bind") => {
             Some(("a binding", BIND_KEYS))
         }
@@ -103,7 +188,9 @@ pub fn allowed_keys(path: &[Seg]) -> Option<(&'static str, &'static [&'static st
 pub const FILE_KEYS: &[&str] = &["types", "components", "connections"];
 pub const TYPE_KEYS: &[&str] = &["places", "initial", "transitions", "groups", "ports"];
 pub const TRANSITION_KEYS: &[&str] = &["from", "to", "behavior", "idset", "action", "duration"];
-pub const ACTION_KEYS: &[&str] = &["sleep", "command", "timeout"];
+pub const ACTION_KEYS: &[&str] = &["sleep", "command", "timeout", "copy", "template"];
+pub const COPY_KEYS: &[&str] = &["dest", "content", "src", "mode"];
+pub const INSTANCE_KEYS: &[&str] = &["type", "hosts", "transitions"];
 pub const PORT_KEYS: &[&str] = &["kind", "type", "bind"];
 pub const BIND_KEYS: &[&str] = &["place", "group", "transition"];
 
@@ -176,11 +263,14 @@ types:
     initial: a
     transitions:
       t: {from: a, to: b, behavior: deploy, idset: 0, duration: 1,
-          action: {sleep: 1, command: x, timeout: 2}}
+          action: {sleep: 1, command: x, timeout: 2,
+                   copy: {dest: /x, content: y, src: z, mode: 0644}, template: {dest: /y}}}
     groups: {g: [a]}
     ports:
       p: {kind: use, type: x, bind: [t, {place: a, group: g, transition: t}]}
-components: {c: T}
+components:
+  c: T
+  d: {type: T, hosts: [web, db], transitions: {t: h1}}
 connections: []
 "#;
         let f: RawFile = serde_norway::from_str(src).expect("every listed key is accepted");
@@ -192,6 +282,13 @@ connections: []
         assert_eq!(t.duration, Some(RawDuration("1".into())));
         let a = t.action.as_ref().unwrap();
         assert!(a.sleep.is_some() && a.command.is_some() && a.timeout.is_some());
+        let c = a.copy.as_ref().unwrap();
+        assert!(c.dest.is_some() && c.content.is_some() && c.src.is_some() && c.mode.is_some());
+        assert!(a.template.is_some());
+        let d = &f.components.as_ref().unwrap()["d"];
+        assert_eq!(d.ty.as_deref(), Some("T"));
+        assert_eq!(d.hosts.as_ref().unwrap().pattern(), "web:db");
+        assert_eq!(d.transitions.as_ref().unwrap()["t"].pattern(), "h1");
         let p = &ty.ports.as_ref().unwrap()["p"];
         assert!(p.kind.is_some() && p.ty.is_some());
         let bind = p.bind.clone().unwrap();
@@ -208,6 +305,8 @@ connections: []
             TYPE_KEYS,
             TRANSITION_KEYS,
             ACTION_KEYS,
+            COPY_KEYS,
+            INSTANCE_KEYS,
             PORT_KEYS,
             BIND_KEYS,
         ] {

@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::model::{Instr, PortRef, Runnable, SrcSpan, Types};
+use crate::model::{Action, CopySource, Instr, Placement, PortRef, Runnable, SrcSpan, Types};
 use spans::SpanIndex;
 
 /// A validated assembly file.
@@ -27,6 +27,8 @@ pub struct Assembly {
     pub types: Types,
     /// Instance name -> type name, in file order.
     pub instances: IndexMap<String, String>,
+    /// Where each instance runs, in `instances` order.
+    pub placements: Vec<Placement>,
     /// `(use side, provide side)`, whatever order the file wrote them in.
     pub connections: Vec<(PortRef, PortRef)>,
     pub spans: AssemblySpans,
@@ -69,6 +71,7 @@ impl Assembly {
             program.push(Instr::Add {
                 name: name.clone(),
                 ty: ty.clone(),
+                placement: self.placements.get(i).cloned().unwrap_or_default(),
             });
             spans.push(instance_span(i));
         }
@@ -312,7 +315,7 @@ pub fn parse(name: &str, src: &str) -> Result<(Assembly, Vec<Warning>), Assembly
         }
     };
 
-    let out = validate::resolve(&raw, &index);
+    let out = validate::resolve(&raw, &index, src);
     problems.extend(out.errors);
     if !problems.is_empty() {
         return Err(fail(problems));
@@ -333,6 +336,7 @@ pub fn parse(name: &str, src: &str) -> Result<(Assembly, Vec<Warning>), Assembly
         Assembly {
             types: r.types,
             instances: r.instances,
+            placements: r.placements,
             connections: r.connections,
             spans: AssemblySpans {
                 name: name.to_string(),
@@ -356,7 +360,70 @@ pub fn load(path: &Path) -> Result<(Assembly, Vec<Warning>), miette::Report> {
             path.display()
         )
     })?;
-    parse(&path.display().to_string(), &src).map_err(miette::Report::new)
+    let (mut assembly, warnings) =
+        parse(&path.display().to_string(), &src).map_err(miette::Report::new)?;
+    assembly.resolve_files(path.parent().unwrap_or(Path::new(".")))?;
+    Ok((assembly, warnings))
+}
+
+impl Assembly {
+    /// Make the `src` files of copy and template actions absolute
+    /// (relative to `dir`, the assembly's directory), and check that they
+    /// can be read now rather than halfway through a run.
+    pub fn resolve_files(&mut self, dir: &Path) -> Result<(), miette::Report> {
+        let mut problems = Vec::new();
+        for (tname, ty) in self.types.iter_mut() {
+            let mut t = (**ty).clone();
+            let mut changed = false;
+            for tr in &mut t.ty.transitions {
+                let Action::Copy {
+                    content: CopySource::File(f),
+                    template,
+                    ..
+                } = &mut tr.action
+                else {
+                    continue;
+                };
+                let full = dir.join(&*f);
+                if let Err(e) = std::fs::metadata(&full).and_then(|m| {
+                    if m.is_file() {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other("not a regular file"))
+                    }
+                }) {
+                    let key = if *template { "template" } else { "copy" };
+                    let at = self.spans.index.value_at(&format!(
+                        "types.{tname}.transitions.{}.action.{key}.src",
+                        tr.name
+                    ));
+                    problems.push(
+                        Problem::error(
+                            "assembly::missing_file",
+                            format!("cannot read `{}`: {e}", full.display()),
+                            at,
+                            "this file",
+                        )
+                        .with_help("`src` is relative to the assembly file's directory"),
+                    );
+                }
+                *f = full;
+                changed = true;
+            }
+            if changed {
+                *ty = Arc::new(crate::model::TypeIndex::new(t.ty));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(miette::Report::new(AssemblyError::new(
+                &self.spans.name,
+                &self.spans.text,
+                problems,
+            )))
+        }
+    }
 }
 
 /// A serde_norway error as a problem: its message without the trailing

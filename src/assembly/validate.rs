@@ -9,20 +9,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::file::{
-    allowed_keys, RawAction, RawBind, RawDuration, RawFile, RawPort, RawTransition, RawType,
-    BIND_KEYS,
+    allowed_keys, RawAction, RawBind, RawCopy, RawDuration, RawFile, RawPort, RawTransition,
+    RawType, BIND_KEYS,
 };
 use super::spans::{Kind, SpanIndex};
 use super::Problem;
 use crate::durations::parse_spec;
 use crate::model::{
-    Action, Binding, ComponentType, DurationSpec, Group, Port, PortKind, PortRef, SrcSpan,
-    Transition, TypeIndex, Types,
+    Action, Binding, ComponentType, CopySource, DurationSpec, Group, Placement, Port, PortKind,
+    PortRef, SrcSpan, Transition, TypeIndex, Types,
 };
 
 pub(crate) struct Resolved {
     pub types: Types,
     pub instances: IndexMap<String, String>,
+    /// Where each instance runs, in `instances` order.
+    pub placements: Vec<Placement>,
     pub instance_spans: Vec<SrcSpan>,
     pub connections: Vec<(PortRef, PortRef)>,
     pub connection_spans: Vec<SrcSpan>,
@@ -102,9 +104,10 @@ pub(crate) fn check_keys(ix: &SpanIndex, src: &str) -> Vec<Problem> {
     out
 }
 
-pub(crate) fn resolve(raw: &RawFile, ix: &SpanIndex) -> Outcome {
+pub(crate) fn resolve(raw: &RawFile, ix: &SpanIndex, src: &str) -> Outcome {
     let mut cx = Cx {
         ix,
+        src,
         errors: Vec::new(),
         warnings: Vec::new(),
     };
@@ -117,7 +120,7 @@ pub(crate) fn resolve(raw: &RawFile, ix: &SpanIndex) -> Outcome {
         .map(|(name, t)| (name.as_str(), cx.component_type(name, t)))
         .collect();
 
-    let (instances, instance_spans) = cx.instances(raw, &types);
+    let (instances, placements, instance_spans) = cx.instances(raw, &types);
     let (connections, connection_spans) = cx.connections(raw, &types, &instances);
     cx.unconnected(&types, &instances, &connections);
 
@@ -129,6 +132,7 @@ pub(crate) fn resolve(raw: &RawFile, ix: &SpanIndex) -> Outcome {
         resolved: Resolved {
             types,
             instances,
+            placements,
             instance_spans,
             connections,
             connection_spans,
@@ -140,8 +144,21 @@ pub(crate) fn resolve(raw: &RawFile, ix: &SpanIndex) -> Outcome {
 
 struct Cx<'a> {
     ix: &'a SpanIndex,
+    src: &'a str,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+}
+
+/// A file mode as written: `0644`, `644`, `0o644`, `"0755"` (always octal,
+/// whatever YAML would make of the digits), at most `7777`.
+fn parse_mode(text: &str) -> Option<u32> {
+    let t = text.trim().trim_matches(|c| c == '"' || c == '\'');
+    let digits = t.strip_prefix("0o").unwrap_or(t);
+    if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        return None;
+    }
+    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777)
 }
 
 /// What a bare binding name resolved to, for messages.
@@ -443,11 +460,32 @@ impl Cx<'_> {
         let bad = |msg: &str, span, label: &str, help: &str| {
             Problem::error("assembly::bad_action", msg, span, label).with_help(help)
         };
+        let kinds = [
+            a.sleep.is_some(),
+            a.command.is_some(),
+            a.copy.is_some(),
+            a.template.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() > 1 {
+            self.errors.push(bad(
+                "an action does one thing: `sleep`, `command`, `copy` or `template`",
+                span,
+                "several actions",
+                "keep one; split the work into transitions (they may run in parallel), and use                  `duration:` on the transition for an estimate",
+            ));
+            return Action::Nothing;
+        }
+        for (key, c) in [("copy", &a.copy), ("template", &a.template)] {
+            if let Some(c) = c {
+                let timeout = self.timeout(path, a);
+                return self.copy(&format!("{path}.{key}"), c, key == "template", timeout);
+            }
+        }
         match (&a.sleep, &a.command) {
             (Some(s), None) => {
                 if a.timeout.is_some() {
                     self.errors.push(bad(
-                        "`timeout` applies to `command` actions only",
+                        "`timeout` applies to `command`, `copy` and `template` actions only",
                         self.ix.key_at(&format!("{path}.timeout")),
                         "not for `sleep`",
                         "a sleep lasts exactly its duration: remove `timeout`",
@@ -465,24 +503,7 @@ impl Cx<'_> {
                         "give a shell command, or remove `action` for an instant transition",
                     ));
                 }
-                let timeout = a.timeout.as_ref().and_then(|t| {
-                    let tp = format!("{path}.timeout");
-                    match self.duration(&tp, t)? {
-                        DurationSpec::Fixed(d) => Some(d),
-                        DurationSpec::Uniform { .. } => {
-                            self.errors.push(
-                                Problem::error(
-                                    "assembly::bad_duration",
-                                    "a timeout must be a fixed duration",
-                                    self.ix.value_at(&tp),
-                                    "random timeout",
-                                )
-                                .with_help("write e.g. `timeout: 30s`"),
-                            );
-                            None
-                        }
-                    }
-                });
+                let timeout = self.timeout(path, a);
                 Action::Command {
                     cmd: cmd.clone(),
                     timeout,
@@ -497,18 +518,143 @@ impl Cx<'_> {
                 ));
                 Action::Nothing
             }
-            (None, None) if self.misspelled(path, "sleep") || self.misspelled(path, "command") => {
+            (None, None)
+                if ["sleep", "command", "copy", "template"]
+                    .iter()
+                    .any(|k| self.misspelled(path, k)) =>
+            {
                 Action::Nothing
             }
             (None, None) => {
                 self.errors.push(bad(
-                    "the action says neither `sleep` nor `command`",
+                    "the action says neither `sleep`, `command`, `copy` nor `template`",
                     span,
                     "empty action",
-                    "write `{sleep: 2.5}` or `{command: \"...\"}`, or remove `action` for an instant transition",
+                    "write `{sleep: 2.5}`, `{command: \"...\"}` or `{copy: {dest: ..., content: ...}}`, \
+                     or remove `action` for an instant transition",
                 ));
                 Action::Nothing
             }
+        }
+    }
+
+    /// The `timeout` of a command, copy or template action.
+    fn timeout(&mut self, path: &str, a: &RawAction) -> Option<Duration> {
+        let t = a.timeout.as_ref()?;
+        let tp = format!("{path}.timeout");
+        match self.duration(&tp, t)? {
+            DurationSpec::Fixed(d) => Some(d),
+            DurationSpec::Uniform { .. } => {
+                self.errors.push(
+                    Problem::error(
+                        "assembly::bad_duration",
+                        "a timeout must be a fixed duration",
+                        self.ix.value_at(&tp),
+                        "random timeout",
+                    )
+                    .with_help("write e.g. `timeout: 30s`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `copy:` / `template:`: a `dest`, exactly one of `content` and
+    /// `src`, and an octal `mode` (default 0644).
+    fn copy(
+        &mut self,
+        path: &str,
+        c: &RawCopy,
+        template: bool,
+        timeout: Option<Duration>,
+    ) -> Action {
+        let what = if template { "template" } else { "copy" };
+        let dest = match &c.dest {
+            Some(d) if !d.trim().is_empty() => d.clone(),
+            Some(_) => {
+                self.errors.push(
+                    Problem::error(
+                        "assembly::bad_action",
+                        "empty `dest`",
+                        self.ix.value_at(&format!("{path}.dest")),
+                        "no path",
+                    )
+                    .with_help("give the absolute path of the file to write on each host"),
+                );
+                String::new()
+            }
+            None => {
+                self.missing(
+                    &format!("a {what} action"),
+                    path,
+                    "dest",
+                    "give the path of the file to write on each host: `dest: /etc/app.conf`",
+                );
+                String::new()
+            }
+        };
+        let content = match (&c.content, &c.src) {
+            (Some(text), None) => CopySource::Inline(text.clone()),
+            (None, Some(src)) => CopySource::File(src.into()),
+            (Some(_), Some(_)) => {
+                self.errors.push(
+                    Problem::error(
+                        "assembly::bad_action",
+                        format!("a {what} action has both `content` and `src`"),
+                        self.ix.value_at(path),
+                        "two sources",
+                    )
+                    .with_help(
+                        "keep `content` (the text itself) or `src` (a file next to the assembly)",
+                    ),
+                );
+                CopySource::Inline(String::new())
+            }
+            (None, None) => {
+                if !self.misspelled(path, "content") && !self.misspelled(path, "src") {
+                    self.errors.push(
+                        Problem::error(
+                            "assembly::bad_action",
+                            format!("a {what} action has neither `content` nor `src`"),
+                            self.ix.value_at(path),
+                            "nothing to write",
+                        )
+                        .with_help("write `content: \"...\"`, or `src: files/app.conf` (relative to the assembly)"),
+                    );
+                }
+                CopySource::Inline(String::new())
+            }
+        };
+        let mode = match &c.mode {
+            None => 0o644,
+            Some(_) => {
+                let at = self.ix.value_at(&format!("{path}.mode"));
+                let text = self.src.get(at.offset..at.offset + at.len).unwrap_or("");
+                match parse_mode(text) {
+                    Some(m) => m,
+                    None => {
+                        self.errors.push(
+                            Problem::error(
+                                "assembly::bad_mode",
+                                format!("`{text}` is not a file mode"),
+                                at,
+                                "not octal permissions",
+                            )
+                            .with_help(
+                                "write octal permissions, e.g. `mode: \"0644\"` or `mode: 0755`",
+                            ),
+                        );
+                        0o644
+                    }
+                }
+            }
+        };
+        Action::Copy {
+            dest,
+            content,
+            mode,
+            template,
+            timeout,
         }
     }
 
@@ -824,16 +970,30 @@ impl Cx<'_> {
         &mut self,
         raw: &RawFile,
         types: &IndexMap<&str, Option<ComponentType>>,
-    ) -> (IndexMap<String, String>, Vec<SrcSpan>) {
+    ) -> (IndexMap<String, String>, Vec<Placement>, Vec<SrcSpan>) {
         let mut instances = IndexMap::new();
+        let mut placements = Vec::new();
         let mut spans = Vec::new();
         let type_names: Vec<&str> = types.keys().copied().collect();
         let mut reported_no_deploy: Vec<&str> = Vec::new();
-        for (name, ty) in raw.components.iter().flatten() {
+        for (name, inst) in raw.components.iter().flatten() {
             let path = format!("components.{name}");
             let key = self.ix.key_at(&path);
-            let value = self.ix.value_at(&path);
             self.ident("instance", name, key);
+            let Some(ty) = &inst.ty else {
+                self.missing(
+                    &format!("instance `{name}`"),
+                    &path,
+                    "type",
+                    "write `{type: SomeType, hosts: web}`, or just `SomeType`",
+                );
+                continue;
+            };
+            let value = if inst.hosts.is_some() || inst.transitions.is_some() {
+                self.ix.value_at(&format!("{path}.type"))
+            } else {
+                self.ix.value_at(&path)
+            };
             match types.get(ty.as_str()) {
                 None => self.unknown(
                     Problem::error(
@@ -864,10 +1024,63 @@ impl Cx<'_> {
                 }
                 Some(_) => {}
             }
+            let placement = self.placement(&path, inst, types.get(ty.as_str()));
             instances.insert(name.clone(), ty.clone());
+            placements.push(placement);
             spans.push(key);
         }
-        (instances, spans)
+        (instances, placements, spans)
+    }
+
+    /// `hosts:` and `transitions:` of an instance: non-empty patterns, and
+    /// transitions its type has.
+    fn placement(
+        &mut self,
+        path: &str,
+        inst: &super::file::RawInstance,
+        ty: Option<&Option<ComponentType>>,
+    ) -> Placement {
+        let pattern = |cx: &mut Self, at: String, h: &super::file::RawHosts| {
+            let p = h.pattern();
+            if p.trim().is_empty() || p.split(':').any(|x| x.trim().is_empty()) {
+                cx.errors.push(
+                    Problem::error(
+                        "assembly::bad_hosts",
+                        "empty host pattern",
+                        cx.ix.value_at(&at),
+                        "no hosts named",
+                    )
+                    .with_help("name inventory hosts or groups: `web`, `[h1, h2]` or `web:!h3`"),
+                );
+            }
+            p
+        };
+        let hosts = inst
+            .hosts
+            .as_ref()
+            .map(|h| pattern(self, format!("{path}.hosts"), h));
+        let mut transitions = Vec::new();
+        for (t, h) in inst.transitions.iter().flatten() {
+            let at = format!("{path}.transitions.{t}");
+            if let Some(Some(ty)) = ty {
+                if ty.transition(t).is_none() {
+                    let known: Vec<&str> = ty.transitions.iter().map(|t| t.name.as_str()).collect();
+                    self.unknown(
+                        Problem::error(
+                            "assembly::unknown_transition",
+                            format!("`{}` has no transition `{t}` to place", ty.name),
+                            self.ix.key_at(&at),
+                            "no such transition",
+                        ),
+                        t,
+                        "transition",
+                        &known,
+                    );
+                }
+            }
+            transitions.push((t.clone(), pattern(self, at, h)));
+        }
+        Placement { hosts, transitions }
     }
 
     /// Resolve `inst.port` to the port and its kind and type.

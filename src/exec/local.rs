@@ -75,6 +75,15 @@ impl Connection for Local {
         "localhost"
     }
 
+    fn copy<'a>(
+        &'a self,
+        path: &'a str,
+        contents: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(Local::copy(self, path, contents, mode))
+    }
+
     fn exec(&self, req: Request) -> BoxFuture<'_, Reply> {
         let nonce =
             self.calls.fetch_add(1, Ordering::Relaxed) ^ ((std::process::id() as u64) << 32);

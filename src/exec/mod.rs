@@ -64,6 +64,11 @@ impl Reply {
         }
     }
 
+    /// A success with no output (a copy).
+    pub fn done() -> Reply {
+        Reply::failed(Status::Exited(0))
+    }
+
     /// `None` when the command succeeded, else why it did not.
     pub fn error(&self) -> Option<String> {
         match &self.status {
@@ -84,6 +89,14 @@ pub trait Connection: Send + Sync {
     /// The host's name, for reports.
     fn host(&self) -> &str;
     fn exec(&self, req: Request) -> BoxFuture<'_, Reply>;
+    /// Writes `contents` to `path` with permissions `mode`, atomically
+    /// (never seen half-written).
+    fn copy<'a>(
+        &'a self,
+        path: &'a str,
+        contents: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// Quote for a POSIX shell: `'...'` with embedded quotes escaped.

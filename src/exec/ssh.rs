@@ -736,6 +736,15 @@ impl Connection for Ssh {
         &self.target.name
     }
 
+    fn copy<'a>(
+        &'a self,
+        path: &'a str,
+        contents: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(Ssh::copy(self, path, contents, mode))
+    }
+
     fn exec(&self, req: Request) -> BoxFuture<'_, Reply> {
         Box::pin(async move {
             let nonce = self.nonce();

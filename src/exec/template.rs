@@ -1,31 +1,55 @@
-//! Commands are templates: `{{ ports.server_ip }}` reads a data-use port's
-//! value, `{{ component }}` and `{{ transition }}` name the running one.
+//! Commands, `dest` paths and `template` files are templates:
+//! `{{ ports.server_ip }}` reads a data-use port's value, `{{ component }}`
+//! and `{{ transition }}` name the running one, `{{ host.name }}`,
+//! `{{ host.address }}` and `{{ host.vars.X }}` describe the host it runs
+//! on, and `{{ groups.web }}` / `{{ hostvars.h1.address }}` the inventory.
 //! Undefined names are errors, so a typo fails the transition instead of
 //! running a command with a hole in it.
 
-use minijinja::{context, Environment, UndefinedBehavior};
+use minijinja::{context, Environment, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
 
-/// Render `command` if it contains a template tag; `Err` explains why not.
-pub fn render(
-    command: &str,
-    component: &str,
-    transition: &str,
-    ports: &[(String, String)],
-) -> Result<String, String> {
-    if !command.contains("{{") && !command.contains("{%") {
-        return Ok(command.to_string());
+/// What a template sees.
+pub struct Scope<'a> {
+    pub component: &'a str,
+    pub transition: &'a str,
+    pub ports: &'a [(String, String)],
+    /// `{name, address, vars}` of the host.
+    pub host: Value,
+    /// `{groups, hostvars}`.
+    pub inventory: Value,
+}
+
+/// Render `text` if it contains a template tag; `Err` explains why not.
+/// `what` names the text in the error ("the command").
+pub fn render(text: &str, what: &str, scope: &Scope<'_>) -> Result<String, String> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Ok(text.to_string());
     }
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let ports: BTreeMap<String, String> = ports.iter().cloned().collect();
-    let ctx = context! { ports => ports.clone(), component, transition };
-    env.render_str(command, ctx).map_err(|e| {
-        let mut msg = format!("cannot render the command template: {e}");
+    // A template file's last newline is part of the file.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    let ports: BTreeMap<String, String> = scope.ports.iter().cloned().collect();
+    let ctx = context! {
+        ports => ports.clone(),
+        component => scope.component,
+        transition => scope.transition,
+        host => scope.host.clone(),
+        groups => scope.inventory.get_attr("groups").unwrap_or_default(),
+        hostvars => scope.inventory.get_attr("hostvars").unwrap_or_default(),
+    };
+    env.render_str(text, ctx).map_err(|e| {
+        let mut msg = format!("cannot render {what}: {e}");
         if e.kind() == minijinja::ErrorKind::UndefinedError {
             let known: Vec<_> = ports.keys().map(|k| format!("ports.{k}")).collect();
             msg.push_str(&format!(
-                " (defined: component, transition{}{})",
+                " (defined: component, transition, host, groups, hostvars{}{})",
                 if known.is_empty() { "" } else { ", " },
                 known.join(", ")
             ));
@@ -37,6 +61,34 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render(
+        text: &str,
+        component: &str,
+        transition: &str,
+        ports: &[(String, String)],
+    ) -> Result<String, String> {
+        let scope = Scope {
+            component,
+            transition,
+            ports,
+            host: crate::placement::json_value(
+                serde_json::json!({"name": "h1", "address": "127.0.0.11", "vars": {"role": "primary"}}),
+            ),
+            inventory: crate::placement::json_value(
+                serde_json::json!({"groups": {"db": ["h1", "h2"]}, "hostvars": {"h2": {"address": "127.0.0.12"}}}),
+            ),
+        };
+        super::render(text, "the command template", &scope)
+    }
+
+    #[test]
+    fn hosts_and_inventory_render() {
+        assert_eq!(
+            render("{{ host.name }}@{{ host.address }} {{ host.vars.role }} {{ groups.db | join(',') }} {{ hostvars.h2.address }}\n", "c", "t", &[]).unwrap(),
+            "h1@127.0.0.11 primary h1,h2 127.0.0.12\n"
+        );
+    }
 
     #[test]
     fn plain_commands_are_untouched() {

@@ -35,12 +35,31 @@ pub struct InstrStmt {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstrOp {
-    Add { name: Name, ty: Name },
-    Del { name: Name },
-    Con { a: PortRefAst, b: PortRefAst },
-    Dcon { a: PortRefAst, b: PortRefAst },
-    PushB { name: Name, behavior: Name },
-    Wait { name: Name },
+    /// `add(name : Type @ hosts, transition @ hosts, ...)`.
+    Add {
+        name: Name,
+        ty: Name,
+        hosts: Option<Name>,
+        transitions: Vec<(Name, Name)>,
+    },
+    Del {
+        name: Name,
+    },
+    Con {
+        a: PortRefAst,
+        b: PortRefAst,
+    },
+    Dcon {
+        a: PortRefAst,
+        b: PortRefAst,
+    },
+    PushB {
+        name: Name,
+        behavior: Name,
+    },
+    Wait {
+        name: Name,
+    },
     WaitAll,
 }
 
@@ -50,7 +69,16 @@ impl InstrOp {
     pub fn arg_spans(&self) -> Vec<SrcSpan> {
         let port = |r: &PortRefAst| [r.span, r.component.span, r.port.span];
         match self {
-            InstrOp::Add { name, ty } => vec![name.span, ty.span],
+            InstrOp::Add {
+                name,
+                ty,
+                hosts,
+                transitions,
+            } => [name.span, ty.span]
+                .into_iter()
+                .chain(hosts.iter().map(|h| h.span))
+                .chain(transitions.iter().flat_map(|(t, h)| [t.span, h.span]))
+                .collect(),
             InstrOp::Del { name } | InstrOp::Wait { name } => vec![name.span],
             InstrOp::PushB { name, behavior } => vec![name.span, behavior.span],
             InstrOp::Con { a, b } | InstrOp::Dcon { a, b } => {

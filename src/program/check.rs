@@ -13,7 +13,7 @@
 
 use super::parser::reparse_instr;
 use super::{list, suggest, ErrorKind, Problem, Program};
-use crate::model::{ComponentType, Instr, Port, PortRef, SrcSpan, Types};
+use crate::model::{ComponentType, Instr, Placement, Port, PortRef, SrcSpan, Types};
 use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 
@@ -176,7 +176,14 @@ impl<'a, 't> Checker<'a, 't> {
 
     fn instr(&mut self, instr: &Instr, stmt: SrcSpan) {
         match instr {
-            Instr::Add { name, ty } => self.add(name, ty, stmt),
+            Instr::Add {
+                name,
+                ty,
+                placement,
+            } => {
+                self.placed_transitions(ty, placement, stmt);
+                self.add(name, ty, stmt)
+            }
             Instr::Del { name } => self.del(name, stmt),
             Instr::Wait { name } => {
                 self.live_type(name, stmt, 0);
@@ -241,6 +248,36 @@ impl<'a, 't> Checker<'a, 't> {
                 seq,
             },
         );
+    }
+
+    /// `add(c : T, t @ hosts)`: `t` must be a transition of `T`.
+    fn placed_transitions(&mut self, ty_name: &str, placement: &Placement, stmt: SrcSpan) {
+        let Some(ty) = self.types.get(ty_name).map(|t| &t.ty) else {
+            return;
+        };
+        let first_arg = 2 + usize::from(placement.hosts.is_some());
+        for (i, (t, _)) in placement.transitions.iter().enumerate() {
+            let arg = first_arg + 2 * i;
+            if ty.transition(t).is_some() || self.repeated(stmt, ErrorKind::UnknownTransition, arg)
+            {
+                continue;
+            }
+            let known = ty.transitions.iter().map(|t| t.name.as_str());
+            let help = match suggest(t, known.clone()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the transitions of `{ty_name}` are {}", short_list(known)),
+            };
+            let at = self.arg(stmt, arg);
+            self.report(
+                stmt,
+                Problem::new(
+                    ErrorKind::UnknownTransition,
+                    format!("`{ty_name}` has no transition `{t}` to place"),
+                    help,
+                )
+                .label(at, "no such transition"),
+            );
+        }
     }
 
     fn del(&mut self, name: &str, stmt: SrcSpan) {

@@ -9,7 +9,7 @@
 
 use super::ast::*;
 use super::{list, suggest, ErrorKind, Problem};
-use crate::model::{Instr, PortRef, SrcSpan};
+use crate::model::{Instr, Placement, PortRef, SrcSpan};
 use indexmap::IndexMap;
 
 /// Loop iterations allowed in one expansion, all loops together: a typo in
@@ -182,9 +182,21 @@ impl<'a> Scan<'a> {
 
     fn instr(&mut self, op: &'a InstrOp) {
         match op {
-            InstrOp::Add { name, ty } => {
+            InstrOp::Add {
+                name,
+                ty,
+                hosts,
+                transitions,
+            } => {
                 self.name(name);
                 self.name(ty);
+                if let Some(h) = hosts {
+                    self.name(h);
+                }
+                for (t, h) in transitions {
+                    self.name(t);
+                    self.name(h);
+                }
             }
             InstrOp::Del { name } | InstrOp::Wait { name } => self.name(name),
             InstrOp::PushB { name, behavior } => {
@@ -344,9 +356,21 @@ impl<'a> Expander<'a> {
             })
         };
         Ok(match op {
-            InstrOp::Add { name, ty } => Instr::Add {
+            InstrOp::Add {
+                name,
+                ty,
+                hosts,
+                transitions,
+            } => Instr::Add {
                 name: self.name(name)?,
                 ty: self.name(ty)?,
+                placement: Placement {
+                    hosts: hosts.as_ref().map(|h| self.name(h)).transpose()?,
+                    transitions: transitions
+                        .iter()
+                        .map(|(t, h)| Ok((self.name(t)?, self.name(h)?)))
+                        .collect::<Result<_, Problem>>()?,
+                },
             },
             InstrOp::Del { name } => Instr::Del {
                 name: self.name(name)?,

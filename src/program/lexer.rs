@@ -34,6 +34,7 @@ pub enum Tok {
     Minus,
     Star,
     Eq,
+    At,
 }
 
 impl Tok {
@@ -56,6 +57,7 @@ impl Tok {
             Tok::Minus => "`-`".into(),
             Tok::Star => "`*`".into(),
             Tok::Eq => "`=`".into(),
+            Tok::At => "`@`".into(),
         }
     }
 }
@@ -146,6 +148,7 @@ fn lex_line(raw: &str, base: usize, problems: &mut Vec<Problem>) -> Option<Line>
             '-' => single(Tok::Minus),
             '*' => single(Tok::Star),
             '=' => single(Tok::Eq),
+            '@' => single(Tok::At),
             '.' => {
                 if chars.next_if(|&(_, c)| c == '.').is_some() {
                     Some(Token {

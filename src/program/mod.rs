@@ -176,6 +176,8 @@ pub enum ErrorKind {
     UndefinedComponent,
     DeletedComponent,
     UnknownBehavior,
+    /// `add(c : T, t @ hosts)` for a `t` that `T` does not have.
+    UnknownTransition,
     UnknownPort,
     /// Two use ports, two provide ports, or use/data-use mixed up.
     PortKind,

@@ -480,7 +480,7 @@ fn parse_instr(cur: &mut Cursor<'_>) -> Result<InstrStmt, Problem> {
         _ => return Err(cur.expected("an instruction", "")),
     };
     let usage = match kw {
-        "add" => "add(name : Type)",
+        "add" => "add(name : Type)` or `add(name : Type @ hosts, transition @ hosts)",
         "del" => "del(name)",
         "con" => "con(component.port, component.port)",
         "dcon" => "dcon(component.port, component.port)",
@@ -498,7 +498,25 @@ fn parse_instr(cur: &mut Cursor<'_>) -> Result<InstrStmt, Problem> {
             let name = parse_name(cur, "a component name", &ctx)?;
             cur.expect(&Tok::Colon, "`:` and a type", Some(open), &help)?;
             let ty = parse_name(cur, "a component type", &ctx)?;
-            InstrOp::Add { name, ty }
+            let hosts = if cur.peek_tok() == Some(&Tok::At) {
+                cur.bump();
+                Some(parse_hosts(cur, &ctx)?)
+            } else {
+                None
+            };
+            let mut transitions = Vec::new();
+            while cur.peek_tok() == Some(&Tok::Comma) {
+                cur.bump();
+                let t = parse_name(cur, "a transition name", &ctx)?;
+                cur.expect(&Tok::At, "`@` and hosts", Some(open), &help)?;
+                transitions.push((t, parse_hosts(cur, &ctx)?));
+            }
+            InstrOp::Add {
+                name,
+                ty,
+                hosts,
+                transitions,
+            }
         }
         "del" => InstrOp::Del {
             name: parse_name(cur, "a component name", &ctx)?,
@@ -552,6 +570,29 @@ fn parse_port(cur: &mut Cursor<'_>, ctx: &Ctx<'_>) -> Result<PortRefAst, Problem
         component,
         port,
     })
+}
+
+/// Where components run: an inventory host or group name (which may
+/// interpolate, `db{i}`), or a quoted Ansible host pattern (`"web:!h3"`),
+/// taken verbatim.
+fn parse_hosts(cur: &mut Cursor<'_>, ctx: &Ctx<'_>) -> Result<Name, Problem> {
+    if let Some(Token {
+        tok: Tok::Str(s),
+        span,
+    }) = cur.peek()
+    {
+        let name = Name {
+            parts: vec![NamePart::Lit(s.clone())],
+            span: *span,
+        };
+        cur.bump();
+        return Ok(name);
+    }
+    parse_name(
+        cur,
+        "an inventory host or group, or a quoted host pattern",
+        ctx,
+    )
 }
 
 /// A name: adjacent words, digits, `-` and `{expr}` interpolations.

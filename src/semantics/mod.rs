@@ -20,7 +20,9 @@
 //! wants to leave keeps the provider in place. The performance model
 //! (`perf`) implements the same rule.
 
-use crate::model::{BehaviorId, Instr, PlaceId, PortId, PortKind, TransId, TypeIndex, Types};
+use crate::model::{
+    BehaviorId, Instr, PlaceId, Placement, PortId, PortKind, TransId, TypeIndex, Types,
+};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -135,6 +137,8 @@ pub struct Comp {
     pub pending_data: HashMap<String, String>,
     pub data: HashMap<PortId, String>,
     pub failed: Option<String>,
+    /// Where its actions run (the engine's business; kept with the instance).
+    pub placement: Arc<Placement>,
 }
 
 impl Comp {
@@ -160,6 +164,7 @@ impl Comp {
             pending_data: HashMap::new(),
             data: HashMap::new(),
             failed: None,
+            placement: Arc::default(),
             ty,
         }
     }
@@ -712,7 +717,11 @@ impl Semantics {
     /// Ok(true): done; Ok(false): blocked; Err: cannot be executed.
     fn try_instr(&mut self, instr: &Instr) -> Result<bool, String> {
         match instr {
-            Instr::Add { name, ty } => {
+            Instr::Add {
+                name,
+                ty,
+                placement,
+            } => {
                 if self.by_name.contains_key(name) {
                     return Err(format!("component `{name}` already exists"));
                 }
@@ -723,6 +732,7 @@ impl Semantics {
                     .ok_or_else(|| format!("unknown component type `{ty}`"))?;
                 let cid = self.comps.len();
                 let mut c = Comp::new(name.clone(), t.clone());
+                c.placement = Arc::new(placement.clone());
                 c.marked[t.ty.initial] = true;
                 self.comps.push(Some(c));
                 self.by_name.insert(name.clone(), cid);

@@ -795,7 +795,7 @@ fn merge_files(files: Option<&Vec<VarsFile>>) -> Vars {
 }
 
 /// Variables as `ansible-inventory` prints them, internal names removed.
-fn vars_json(vars: &Vars) -> serde_json::Map<String, Value> {
+pub fn vars_json(vars: &Vars) -> serde_json::Map<String, Value> {
     vars.iter()
         .filter(|(k, _)| !INTERNAL_STATIC_VARS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), inventory_json(&v.value.value)))
