@@ -475,8 +475,7 @@ fn start_action(
         ))),
         Action::Command { .. } | Action::Copy { .. } => {
             let targets = hosts.targets(&comp.placement, &tr.name);
-            let placed =
-                !comp.placement.is_local() && comp.placement.pattern_for(&tr.name).is_some();
+            let placed = comp.placement.pattern_for(&tr.name).is_some();
             let inputs = sem.data_inputs(cid, t);
             let env: Vec<(String, String)> = vec![
                 ("CONCERTO_COMPONENT".to_string(), comp.name.clone()),

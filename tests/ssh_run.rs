@@ -331,3 +331,49 @@ fn resume_finishes_a_transition_on_the_hosts_it_failed_on() {
     }
     assert_eq!(file_on(&f, "h1", "/srv/members"), "h1,h2,h3\n");
 }
+
+/// Ctrl-C during remote commands: exit 130, and nothing left running on
+/// the hosts (the remote process groups are killed before exiting).
+#[test]
+fn ctrl_c_kills_the_remote_commands() {
+    let f = Fleet::up(2);
+    let dir = tmp();
+    let j = dir.path().join("j.jsonl");
+    let inv = f.inventory_ini();
+    let child = concerto(&[
+        "run",
+        "tests/cli/ssh-interrupt.yaml",
+        "-i",
+        inv.to_str().unwrap(),
+        "--journal",
+        j.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    for h in ["h1", "h2"] {
+        let started = f.private_dir(h, "/srv").join("started");
+        wait_for("the remote commands", Duration::from_secs(20), || {
+            started.exists()
+        });
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(t.elapsed() < Duration::from_secs(10), "slow to stop");
+    for h in ["h1", "h2"] {
+        let left = f.ssh(h, "pgrep -f 'sleep 300'");
+        assert!(
+            !left.status.success(),
+            "{h} still runs: {}",
+            String::from_utf8_lossy(&left.stdout)
+        );
+        assert!(!f.private_dir(h, "/srv").join("finished").exists());
+    }
+    assert!(std::fs::read_to_string(&j)
+        .unwrap()
+        .contains("run_interrupted"));
+}
