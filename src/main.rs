@@ -109,6 +109,20 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         scale: usize,
     },
+    /// Load a playbook, its roles and imports into the IR (docs/ir.md).
+    Ir {
+        playbook: PathBuf,
+        /// Extra variables, as for ansible-playbook: `-e k=v`, `-e @file.yml`,
+        /// `-e '{"k": "v"}'` (repeatable).
+        #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+        extra_vars: Vec<String>,
+        /// Expand the dynamic includes whose names are known statically.
+        #[arg(long)]
+        expand: bool,
+        /// Print the IR as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Regenerate docs/results.md: theoretical gains over 300 seeded draws.
     Reproduce {
         /// Where to write the Markdown report.
@@ -307,6 +321,26 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench { max, action, scale } => {
             bench::madeus(max, action, scale)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ir {
+            playbook,
+            extra_vars,
+            expand,
+            json,
+        } => {
+            let mut opts = concerto_translator::playbook::Options::from_env();
+            opts.expand = expand;
+            for e in &extra_vars {
+                opts.extra_vars
+                    .extend(concerto_translator::playbook::parse_extra_vars(e)?);
+            }
+            let ir = concerto_translator::playbook::load(&playbook, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ir).into_diagnostic()?);
+            } else {
+                print!("{}", ir.to_text());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Reproduce { output, draws } => {

@@ -5,4 +5,5 @@
 //!   `host_vars/`, and each host's inventory variables.
 
 pub mod inventory;
+pub mod playbook;
 pub mod yaml;

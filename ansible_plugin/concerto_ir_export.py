@@ -1,0 +1,826 @@
+#!/usr/bin/env python3
+"""Export an Ansible playbook as the playbook IR of docs/ir.md.
+
+This is the *oracle* of the Rust translator: it loads the playbook with
+ansible-core's own machinery (the same DataLoader / InventoryManager /
+VariableManager / Playbook.load / Play.compile that ansible-playbook uses)
+and writes what ansible-core built, so that the Rust reading of the same
+playbook can be compared with it.
+
+    python concerto_ir_export.py PLAYBOOK -i INVENTORY [-e k=v | -e @f.yml ...]
+                                 [--expand] [-o out.json]
+
+Nothing is run and no host is contacted: only loading and (with --expand)
+templating of include names over the variables known before any task runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import re
+import sys
+import typing as t
+from collections.abc import Mapping
+
+from ansible import constants as C
+from ansible import context as ansible_context
+from ansible._internal._datatag._tags import Origin
+from ansible._internal._templating._engine import TemplateEngine
+from ansible.cli import CLI
+from ansible.errors import AnsibleError
+from ansible.executor.task_result import _RawTaskResult
+from ansible.inventory.host import Host
+from ansible.inventory.manager import InventoryManager
+from ansible.module_utils.common.sentinel import Sentinel
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import EncryptedString
+from ansible.playbook import Playbook
+from ansible.playbook.base import FieldAttributeBase
+from ansible.playbook.block import Block
+from ansible.playbook.handler import Handler
+from ansible.playbook.included_file import IncludedFile
+from ansible.plugins.loader import add_all_plugin_dirs, init_plugin_loader
+from ansible.plugins.strategy import StrategyBase
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+from ansible.vars.manager import VariableManager
+
+IR_VERSION = 1
+
+# Keywords compared on every node (docs/ir.md, "Keywords"), in output order.
+NODE_KEYWORDS = (
+    'when', 'tags', 'loop', 'loop_with', 'loop_control', 'register', 'notify',
+    'listen', 'delegate_to', 'delegate_facts', 'run_once', 'become',
+    'become_user', 'become_method', 'vars', 'until', 'retries', 'delay',
+    'changed_when', 'failed_when', 'ignore_errors', 'ignore_unreachable',
+    'throttle', 'check_mode', 'diff', 'no_log', 'environment',
+    'any_errors_fatal', 'module_defaults', 'timeout', 'async', 'poll',
+    'connection', 'port', 'remote_user',
+)
+
+# Keywords only plays have.
+PLAY_KEYWORDS = (
+    'gather_facts', 'serial', 'strategy', 'max_fail_percentage',
+    'force_handlers', 'vars_files', 'vars_prompt', 'order',
+)
+
+# IR keyword name -> ansible attribute name, where they differ.
+ATTRIBUTE_OF_KEYWORD = {'async': 'async_val'}
+
+# Keywords whose value is a set in ansible's semantics: written sorted.
+SET_VALUED_KEYWORDS = frozenset({'tags'})
+
+# Keywords reported by presence only.
+PRESENCE_ONLY_KEYWORDS = frozenset({'vars_prompt'})
+
+# Safety net beyond the explicit include-loop guard.
+MAX_INCLUDE_DEPTH = 40
+
+JINJA_EXPRESSION = re.compile(r'{{.*?}}|{%.*?%}', re.DOTALL)
+
+
+# ---------------------------------------------------------------------------
+# Plain JSON values
+# ---------------------------------------------------------------------------
+
+def to_plain_json(value: t.Any) -> t.Any:
+    """Turn a value loaded by ansible-core into plain JSON.
+
+    ansible-core 2.19 wraps loaded data in tagged subclasses of str/int/
+    dict/list (carrying origin and trust tags), `!vault` values are
+    EncryptedString objects that must not be decrypted, and some attributes
+    hold objects (LoopControl) or sets. The IR wants values "as YAML loads
+    them", so every one of those is reduced to its plain JSON counterpart.
+    """
+    if value is None or value is Sentinel:
+        return None
+    if isinstance(value, EncryptedString):
+        return {'__vault__': str.__str__(value._ciphertext)}
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str.__str__(value)      # drops the tagged subclass
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode('utf-8', errors='replace')
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(to_plain_json(k)): to_plain_json(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return _sorted_unique(to_plain_json(list(value)))
+    if isinstance(value, (list, tuple)):
+        return [to_plain_json(v) for v in value]
+    if isinstance(value, FieldAttributeBase):
+        # e.g. LoopControl: report the mapping it was loaded from.
+        ds = value.get_ds()
+        return to_plain_json(ds) if ds is not None else {}
+    return str(value)
+
+
+def _sorted_unique(values: list) -> list:
+    """A set of JSON values as a deterministic list (tags may mix str and int)."""
+    by_key = {(type(v).__name__, json.dumps(v, sort_keys=True)): v for v in values}
+    return [by_key[k] for k in sorted(by_key)]
+
+
+# ---------------------------------------------------------------------------
+# Setting ansible-core up like ansible-playbook does
+# ---------------------------------------------------------------------------
+
+class AnsibleSetup(t.NamedTuple):
+    loader: t.Any
+    inventory: t.Any
+    variable_manager: t.Any
+
+
+def init_ansible(playbook: str, inventory_sources: list[str], extra_vars: list[str]) -> AnsibleSetup:
+    """Build loader, inventory and variable manager as ansible-playbook would.
+
+    ansible-playbook parses its options into context.CLIARGS, from which
+    VariableManager reads the extra vars (`load_extra_vars`). Only the
+    options loading needs are set: the CLI-deferred keyword defaults
+    (become, check, diff, connection, ...) stay None, so a keyword written
+    in the playbook always differs from its default and is reported.
+    """
+    ansible_context._init_global_context(argparse.Namespace(
+        extra_vars=tuple(extra_vars),
+        inventory=tuple(inventory_sources),
+        args=(playbook,),
+        tags=(), skip_tags=(), subset=None,
+        listhosts=False, listtasks=False, listtags=False, syntax=False,
+        forks=1, verbosity=0,
+    ))
+    init_plugin_loader([])
+
+    playbook_dir = os.path.dirname(os.path.abspath(playbook))
+    add_all_plugin_dirs(playbook_dir)
+    AnsibleCollectionConfig.playbook_paths = [playbook_dir]
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=list(inventory_sources))
+    variable_manager = VariableManager(loader=loader, inventory=inventory,
+                                       version_info=CLI.version_info(gitinfo=False))
+    return AnsibleSetup(loader, inventory, variable_manager)
+
+
+# ---------------------------------------------------------------------------
+# Positions and paths
+# ---------------------------------------------------------------------------
+
+class PathStyle:
+    """Writes paths relative to the playbook's directory when inside it.
+
+    ansible-core records absolute (sometimes symlink-resolved) paths in the
+    Origin tags; both forms of the playbook directory are tried so that a
+    file under it is always written relative.
+    """
+
+    def __init__(self, playbook: str) -> None:
+        self.dirs = []
+        for d in (os.path.dirname(os.path.abspath(playbook)),
+                  os.path.dirname(os.path.realpath(playbook))):
+            if d not in self.dirs:
+                self.dirs.append(d)
+
+    def show(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        path = os.path.normpath(os.path.abspath(str(path)))
+        for candidate in (path, os.path.realpath(path)):
+            for d in self.dirs:
+                if candidate == d or candidate.startswith(d + os.sep):
+                    return os.path.relpath(candidate, d)
+        return path
+
+
+def position_of(obj: t.Any) -> tuple[str | None, int | None]:
+    """File and 1-based line of the mapping that defined `obj`.
+
+    ansible-core 2.19 no longer has `ansible_pos`: loaded objects carry an
+    Origin tag (`obj._origin`, taken from their data structure). Implicit
+    objects (implicit blocks, flush_handlers, role_complete) have none.
+    """
+    origin = getattr(obj, '_origin', None)
+    if origin is None:
+        ds = obj.get_ds() if hasattr(obj, 'get_ds') else None
+        origin = Origin.get_tag(ds) if ds is not None else None
+    if origin is None or not origin.path:
+        return None, None
+    return origin.path, origin.line_num
+
+
+# ---------------------------------------------------------------------------
+# Keywords
+# ---------------------------------------------------------------------------
+
+def attribute_default(attribute: t.Any) -> t.Any:
+    """The value the attribute getter returns when nothing is set."""
+    default = attribute.default
+    return default() if callable(default) else default
+
+
+def _is_empty(value: t.Any) -> bool:
+    return value is None or (isinstance(value, (list, dict)) and not value)
+
+
+def keywords_of(obj: t.Any, names: t.Iterable[str]) -> dict[str, t.Any]:
+    """Keywords of `obj` whose inherited value differs from the default.
+
+    Values are read through ansible's attribute getters, so `when`/`tags`
+    come extended with the parents' and `become`, `environment`, ... with
+    the nearest value set (block, include, role, dependency chain, play).
+    Only the attributes the object's class has are considered.
+    """
+    fattributes = type(obj).fattributes
+    result: dict[str, t.Any] = {}
+    for name in names:
+        attr_name = ATTRIBUTE_OF_KEYWORD.get(name, name)
+        attribute = fattributes.get(attr_name)
+        if attribute is None:
+            continue
+        if attribute.isa == 'class':
+            # e.g. loop_control: the default is a fresh object, compare "set".
+            value = getattr(obj, f'_{attr_name}', Sentinel)
+            if value is Sentinel or value is None:
+                continue
+        else:
+            value = getattr(obj, attr_name)
+            default = attribute_default(attribute)
+            if value == default or (_is_empty(value) and _is_empty(default)):
+                # Extendable keywords (environment, module_defaults) come
+                # back as [] from the getter when nothing is set anywhere.
+                continue
+        if name in PRESENCE_ONLY_KEYWORDS:
+            result[name] = True
+        elif name in SET_VALUED_KEYWORDS:
+            result[name] = _sorted_unique(to_plain_json(value if isinstance(value, list) else [value]))
+        else:
+            result[name] = to_plain_json(value)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Hosts a play targets (for variables in --expand)
+# ---------------------------------------------------------------------------
+
+def host_patterns(play: t.Any) -> list[str]:
+    """The play's `hosts:` as a list of patterns, as written."""
+    hosts = play.hosts
+    if hosts is None:
+        return []
+    if isinstance(hosts, (list, tuple)):
+        return [to_plain_json(h) for h in hosts]
+    return [to_plain_json(hosts)]
+
+
+def first_host(play: t.Any, setup: AnsibleSetup) -> t.Any:
+    """The host whose variables --expand templates include names with.
+
+    This is the first inventory host the play's pattern matches. Patterns
+    often intersect with groups that only exist at run time (`group_by`,
+    `add_host`: Kolla's `&enable_keystone_True`); when nothing matches,
+    those unknown `&`/`!` groups are dropped and the match is retried.
+    Returns None when the play targets no inventory host at all.
+    """
+    try:
+        templar = TemplateEngine(loader=setup.loader,
+                                 variables=setup.variable_manager.get_vars(play=play))
+        patterns = [str(p) for p in templar.template(host_patterns(play))]
+    except AnsibleError:  # an untemplatable pattern targets no known host
+        return None
+    hosts = setup.inventory.get_hosts(patterns)
+    if not hosts:
+        known = setup.inventory.groups
+        kept = []
+        for pattern in ','.join(patterns).split(','):
+            pattern = pattern.strip()
+            if pattern[:1] in ('&', '!') and pattern[1:] not in known:
+                continue
+            if pattern:
+                kept.append(pattern)
+        hosts = setup.inventory.get_hosts(kept) if kept else []
+    return hosts[0] if hosts else None
+
+
+STAND_IN_HOST = '__concerto_static__'
+
+
+def stand_in_host(setup: AnsibleSetup) -> t.Any:
+    """A host outside the inventory, member of `all` only.
+
+    Used when a play targets no inventory host (its groups are made at run
+    time): its variables are those every host has (group `all`'s inventory
+    and group_vars), without any real host's own.
+    """
+    host = Host(STAND_IN_HOST)
+    host.add_group(setup.inventory.groups['all'])
+    return host
+
+
+# ---------------------------------------------------------------------------
+# Export of the tree Play.compile() returns
+# ---------------------------------------------------------------------------
+
+class Exporter:
+    """Walks ansible-core's loaded objects and writes IR nodes."""
+
+    def __init__(self, setup: AnsibleSetup, paths: PathStyle, expand: bool, verbose: bool = False) -> None:
+        self.setup = setup
+        self.paths = paths
+        self.expander = Expander(setup, paths, self, verbose) if expand else None
+
+    # -- playbook and plays -------------------------------------------------
+
+    def export_playbook(self, playbook_path: str) -> dict:
+        """Load the playbook (import_playbook expands in place) and export it."""
+        pb = Playbook.load(playbook_path, variable_manager=self.setup.variable_manager,
+                           loader=self.setup.loader)
+        plays = []
+        for play in pb.get_plays():
+            # As PlaybookExecutor.run: relative names resolve from the
+            # directory of the (possibly imported) playbook of the play.
+            self.setup.loader.set_basedir(play._included_path or pb._basedir)
+            plays.append(self.export_play(play))
+        return {
+            'version': IR_VERSION,
+            'playbook': os.path.basename(playbook_path),
+            'plays': plays,
+        }
+
+    def export_play(self, play: t.Any) -> dict:
+        """One play: its keywords, `roles:`, compiled tasks and handlers."""
+        file, line = position_of(play)
+        # Read before compile()/expansion, which append included roles.
+        role_names = [r.get_name() for r in play.roles if not r.from_include]
+        keywords = keywords_of(play, NODE_KEYWORDS + PLAY_KEYWORDS)
+        # As TaskQueueManager.run: roles' handlers first, then the play's.
+        handler_blocks = play.compile_roles_handlers() + play.handlers
+        task_blocks = play.compile()
+
+        context = ExpandContext(play=play, host=None, stack=())
+        if self.expander:
+            context = self.expander.context_for(play)
+        return {
+            'name': play_name(play),
+            'file': self.paths.show(file),
+            'line': line,
+            'hosts': host_patterns(play),
+            'keywords': keywords,
+            'roles': role_names,
+            'tasks': [self.export_node(b, context) for b in task_blocks],
+            'handlers': [self.export_node(b, context) for b in handler_blocks],
+        }
+
+    # -- nodes ---------------------------------------------------------------
+
+    def export_node(self, obj: t.Any, context: 'ExpandContext') -> dict:
+        """A Block or a Task (Handler, TaskInclude and IncludeRole are Tasks)."""
+        if isinstance(obj, Block):
+            return self.export_block(obj, context)
+        return self.export_task(obj, context)
+
+    def export_block(self, block: t.Any, context: 'ExpandContext') -> dict:
+        """A block, explicit or implicit, with its three sections."""
+        file, line = position_of(block)
+        return {
+            'block': [self.export_node(n, context) for n in block.block],
+            'rescue': [self.export_node(n, context) for n in block.rescue],
+            'always': [self.export_node(n, context) for n in block.always],
+            'file': self.paths.show(file),
+            'line': line,
+            'name': to_plain_json(block.name) or '',
+            'role': role_name(block),
+            'keywords': keywords_of(block, NODE_KEYWORDS),
+        }
+
+    def export_task(self, task: t.Any, context: 'ExpandContext') -> dict:
+        """A task or handler; includes are expanded on request."""
+        file, line = position_of(task)
+        node = {
+            'task': to_plain_json(task.name) or '',
+            'action': to_plain_json(task.action),
+            'args': to_plain_json(task.args),
+            'file': self.paths.show(file),
+            'line': line,
+            'role': role_name(task),
+            'keywords': keywords_of(task, NODE_KEYWORDS),
+        }
+        if self.expander and is_dynamic_include(task):
+            node.update(self.expander.expand(task, context))
+        return node
+
+
+def play_name(play: t.Any) -> str:
+    """The play's name as written.
+
+    Read from the play's data structure, not `play.name`: ansible's
+    Play.get_name() (called by VariableManager.get_vars while loading
+    imports) fills an unnamed play's name with its host patterns.
+    """
+    ds = play.get_ds()
+    name = ds.get('name') if isinstance(ds, dict) else None
+    return to_plain_json(name) if name is not None else ''
+
+
+def role_name(obj: t.Any) -> str | None:
+    """Name of the role a node belongs to (FQCN for collection roles)."""
+    role = getattr(obj, '_role', None)
+    return role.get_name() if role is not None else None
+
+
+def is_dynamic_include(task: t.Any) -> bool:
+    """include_tasks / include_role in any spelling (short, FQCN, legacy)."""
+    return task.action in C._ACTION_ALL_INCLUDES or task.action in ('include', 'ansible.builtin.include')
+
+
+# ---------------------------------------------------------------------------
+# --expand: what the linear strategy would include, statically
+# ---------------------------------------------------------------------------
+
+class ExpandContext(t.NamedTuple):
+    play: t.Any
+    host: t.Any            # Host whose vars are used (first_host or stand_in_host)
+    stack: tuple           # keys of the includes being expanded (loop guard)
+
+
+class NotStatic(Exception):
+    """The include's name depends on something only known at run time."""
+
+
+class _StaticStrategy(StrategyBase):
+    """Just enough of a strategy to call StrategyBase's include loaders.
+
+    StrategyBase._load_included_file and _copy_included_file only use the
+    loader and the variable manager. StrategyBase.__init__ is not called:
+    it needs a TaskQueueManager (workers, callbacks, connections).
+    """
+
+    def __init__(self, loader: t.Any, variable_manager: t.Any) -> None:  # pylint: disable=super-init-not-called
+        self._loader = loader
+        self._variable_manager = variable_manager
+
+
+class _PlayOnlyIterator:
+    """IncludedFile.process_include_results only reads `iterator._play`."""
+
+    def __init__(self, play: t.Any) -> None:
+        self._play = play
+
+
+class Expander:
+    """Resolves include_tasks / include_role like the linear strategy.
+
+    At run time the TaskExecutor templates the include's arguments, then
+    IncludedFile.process_include_results resolves the file (or role) and
+    the strategy loads it. Here the arguments are templated over the
+    variables known before anything runs (extra vars, play vars and
+    vars_files, role defaults/vars, inventory vars of the play's first
+    host) and the same two ansible functions do the rest.
+    """
+
+    def __init__(self, setup: AnsibleSetup, paths: PathStyle, exporter: Exporter, verbose: bool = False) -> None:
+        self.setup = setup
+        self.paths = paths
+        self.exporter = exporter
+        self.verbose = verbose
+        self.strategy = _StaticStrategy(setup.loader, setup.variable_manager)
+
+    def context_for(self, play: t.Any) -> ExpandContext:
+        host = first_host(play, self.setup) or stand_in_host(self.setup)
+        if self.verbose:
+            print(f'concerto_ir_export: play {play_name(play)!r}: variables of host {host.name!r}',
+                  file=sys.stderr)
+        return ExpandContext(play=play, host=host, stack=())
+
+    def log(self, task: t.Any, message: str) -> None:
+        """Why an include was not expanded (stderr, with -v): not part of the IR."""
+        if self.verbose:
+            file, line = position_of(task)
+            print(f'concerto_ir_export: {self.paths.show(file)}:{line}: {message}', file=sys.stderr)
+
+    # -- entry point -----------------------------------------------------------
+
+    def expand(self, task: t.Any, context: ExpandContext) -> dict:
+        """The `included` / `candidates` / `loop` fields of one include task.
+
+        The include's `when` is deliberately not evaluated: the IR lists
+        every task that could run (the condition stays in `keywords`).
+        """
+        is_role = task.action in C._ACTION_INCLUDE_ROLE
+        try:
+            args = self.templated_args(task, context)
+        except NotStatic as ex:
+            self.log(task, f'not static ({ex})')
+            return {'candidates': self.candidates(task, is_role, context)}
+        try:
+            if is_role:
+                return self.include_role(task, args, context)
+            return self.include_tasks(task, args, context)
+        except AnsibleError as ex:
+            self.log(task, f'cannot load ({_first_line(ex)})')
+            return {'error': _first_line(ex)}
+
+    # -- templating the include's arguments -----------------------------------
+
+    def task_vars(self, task: t.Any, context: ExpandContext) -> dict:
+        """Variables the task would see before any task ran (no facts)."""
+        return self.setup.variable_manager.get_vars(play=context.play, host=context.host, task=task)
+
+    def templated_args(self, task: t.Any, context: ExpandContext) -> dict:
+        """The include's args rendered as the TaskExecutor would render them.
+
+        Raises NotStatic when rendering needs an undefined variable (a
+        fact, a registered result, a loop item) or otherwise fails.
+        """
+        templar = TemplateEngine(loader=self.setup.loader, variables=self.task_vars(task, context))
+        args = dict(task.args)
+        args.pop('apply', None)   # kept on the task for build_parent_block()
+        try:
+            return templar.template(args)
+        except AnsibleError as ex:
+            raise NotStatic(_first_line(ex)) from ex
+
+    def fake_result(self, task: t.Any, context: ExpandContext, return_data: dict) -> t.Any:
+        """A task result as the TaskExecutor returns it for an include."""
+        if task.loop is not None or task.loop_with:
+            # a looped include reports one result per item
+            return_data = {'results': [dict(return_data, ansible_loop_var=self.loop_var(task))]}
+        return _RawTaskResult(host=context.host, task=task, return_data=return_data, task_fields={})
+
+    def resolve(self, task: t.Any, context: ExpandContext, return_data: dict) -> t.Any:
+        """IncludedFile for the include, exactly as process_include_results makes it."""
+        included = IncludedFile.process_include_results(
+            [self.fake_result(task, context, return_data)],
+            iterator=_PlayOnlyIterator(context.play),
+            loader=self.setup.loader,
+            variable_manager=self.setup.variable_manager,
+        )
+        if not included:
+            raise NotStatic('ansible did not include anything')
+        return included[0]
+
+    # -- include_tasks ----------------------------------------------------------
+
+    def include_tasks(self, task: t.Any, args: dict, context: ExpandContext) -> dict:
+        """Load the included task file with StrategyBase._load_included_file."""
+        include_args = dict(args)
+        name = include_args.pop('_raw_params', None)
+        included = self.resolve(task, context, {'include': name, 'include_args': include_args})
+        key = ('tasks', os.path.realpath(included._filename))
+        shown = self.paths.show(included._filename)
+        if key in context.stack or len(context.stack) >= MAX_INCLUDE_DEPTH:
+            return {'loop': True}
+        if not os.path.exists(included._filename):
+            self.log(task, f'included file not found: {shown}')
+            return {'error': f'included file not found: {shown}'}
+        blocks = self.strategy._load_included_file(
+            included, iterator=_PlayOnlyIterator(context.play),
+            is_handler=isinstance(task, Handler), handle_stats_and_callbacks=False)
+        inner = context._replace(stack=context.stack + (key,))
+        return {'included': {'file': shown,
+                             'tasks': [self.exporter.export_node(b, inner) for b in blocks]}}
+
+    # -- include_role ----------------------------------------------------------
+
+    def include_role(self, task: t.Any, args: dict, context: ExpandContext) -> dict:
+        """Load the role as the linear strategy does (IncludeRole.get_block_list)."""
+        try:
+            included = self.resolve(task, context, {'include_args': dict(args)})
+        except AnsibleError as ex:
+            # process_include_results post-validates (templates) all of the
+            # include's keywords; one needing a fact must not hide the role.
+            self.log(task, f'keywords not static, role loaded without them ({_first_line(ex)})')
+            included = self.role_without_post_validate(task, args)
+        new_ir = self.strategy._copy_included_file(included)
+        play = context.play
+        saved_roles, saved_handlers = list(play.roles), list(play.handlers)
+        try:
+            blocks, handler_blocks = new_ir.get_block_list(
+                play=play, variable_manager=self.setup.variable_manager, loader=self.setup.loader)
+        finally:
+            # get_block_list registers the role and its handlers on the play;
+            # the IR keeps the play's static lists and nests them here instead.
+            play.roles[:], play.handlers[:] = saved_roles, saved_handlers
+        tasks_file = role_tasks_file(new_ir._role_path, new_ir._from_files.get('tasks'), self.setup.loader)
+        key = ('role', os.path.realpath(new_ir._role_path), new_ir._from_files.get('tasks'))
+        shown = self.paths.show(tasks_file or new_ir._role_path)
+        if key in context.stack or len(context.stack) >= MAX_INCLUDE_DEPTH:
+            return {'loop': True}
+        inner = context._replace(stack=context.stack + (key,))
+        return {'included': {
+            'file': shown,
+            'tasks': [self.exporter.export_node(b, inner) for b in blocks],
+            'handlers': [self.exporter.export_node(b, inner) for b in handler_blocks],
+        }}
+
+    @staticmethod
+    def role_without_post_validate(task: t.Any, args: dict) -> t.Any:
+        """The IncludedFile process_include_results builds for a role, minus post_validate."""
+        include_args = dict(args)
+        role = include_args.pop('name', include_args.pop('role', None))
+        new_task = task.copy()
+        new_task._role_name = role
+        for from_arg in new_task.FROM_ARGS:
+            if from_arg in include_args:
+                new_task._from_files[from_arg.removesuffix('_from')] = include_args.pop(from_arg)
+        return IncludedFile(role, include_args, {}, new_task, is_role=True)
+
+    # -- candidates when the name is not static --------------------------------
+
+    def candidates(self, task: t.Any, is_role: bool, context: ExpandContext) -> list[str]:
+        """Files an unresolvable include name could match.
+
+        The name becomes glob patterns (see name_patterns) that are
+        matched where ansible would look: the role's tasks/ (or handlers/)
+        directory, the playbook directory and the including file's
+        directory for include_tasks; the role search path for include_role
+        (listing each matching role's tasks entry file).
+        """
+        raw = task.args.get('name', task.args.get('role')) if is_role else task.args.get('_raw_params')
+        if not isinstance(raw, str) or not JINJA_EXPRESSION.search(raw):
+            return []
+        found = set()
+        for pattern in self.name_patterns(task, str(raw), context):
+            if is_role:
+                tasks_from = task.args.get('tasks_from')
+                if not isinstance(tasks_from, str) or JINJA_EXPRESSION.search(tasks_from):
+                    tasks_from = None
+                for directory in self.role_search_dirs():
+                    for role_dir in glob.glob(os.path.join(glob.escape(directory), pattern)):
+                        entry = role_tasks_file(role_dir, tasks_from, self.setup.loader)
+                        if entry:
+                            found.add(entry)
+            else:
+                for directory in self.task_search_dirs(task):
+                    for path in glob.glob(os.path.join(glob.escape(directory), pattern)):
+                        if os.path.isfile(path):
+                            found.add(path)
+        return sorted({self.paths.show(p) for p in found})
+
+    def name_patterns(self, task: t.Any, raw: str, context: ExpandContext) -> list[str]:
+        """Glob patterns for an include name that could not be rendered.
+
+        When the name uses the loop variable plainly (`{{ item }}`, as in
+        the common `include_tasks: "{{ item }}"` + `with_first_found`), the
+        loop's own terms are what it names: each term that renders gives a
+        literal name, each that does not a pattern. Otherwise every Jinja
+        expression of the name becomes `*`.
+        """
+        loop_expr = re.compile(r'{{\s*' + re.escape(self.loop_var(task)) + r'\s*}}')
+        terms = self.loop_terms(task, context) if loop_expr.search(raw) else []
+        if not terms:
+            return [_jinja_to_glob(raw)]
+
+        templar = TemplateEngine(loader=self.setup.loader, variables=self.task_vars(task, context))
+        patterns = []
+        for term in terms:
+            try:
+                term_pattern = glob.escape(str(templar.template(term)))
+            except AnsibleError:
+                term_pattern = _jinja_to_glob(str(term))
+            placeholder = '\x00'
+            patterns.append(_jinja_to_glob(loop_expr.sub(placeholder, raw)).replace(placeholder, term_pattern))
+        return _unique(patterns)
+
+    @staticmethod
+    def loop_var(task: t.Any) -> str:
+        if getattr(task, '_loop_control', None):
+            return str(task.loop_control.loop_var or 'item')
+        return 'item'
+
+    def loop_terms(self, task: t.Any, context: ExpandContext) -> list[str]:
+        """The string terms of the include's loop, as written.
+
+        `with_first_found` terms may be mappings with a `files:` list.
+        A templated loop (`loop: "{{ files }}"`) is rendered if it can be.
+        """
+        loop = task.loop
+        if isinstance(loop, str):
+            try:
+                loop = TemplateEngine(loader=self.setup.loader,
+                                      variables=self.task_vars(task, context)).template(loop)
+            except AnsibleError:
+                return []
+        if not isinstance(loop, list):
+            return []
+        # Terms are kept as loaded: str() would drop the tag that marks
+        # them trusted as templates, and the templar would not render them.
+        terms: list[str] = []
+        for term in loop:
+            if isinstance(term, str):
+                terms.append(term)
+            elif isinstance(term, dict):
+                files = term.get('files', [])
+                files = files.split(',') if isinstance(files, str) else files
+                terms.extend(f for f in files if isinstance(f, str))
+        return terms
+
+    def task_search_dirs(self, task: t.Any) -> list[str]:
+        dirs = []
+        if task._role is not None:
+            dirs.append(os.path.join(task._role._role_path, 'handlers' if isinstance(task, Handler) else 'tasks'))
+        else:
+            dirs.append(self.setup.loader.get_basedir())
+        file, _ = position_of(task)
+        if file:
+            dirs.append(os.path.dirname(file))
+        return _unique(dirs)
+
+    def role_search_dirs(self) -> list[str]:
+        basedir = self.setup.loader.get_basedir()
+        return _unique([os.path.join(basedir, 'roles')] + list(C.DEFAULT_ROLES_PATH or []) + [basedir])
+
+
+def role_tasks_file(role_path: str, tasks_from: str | None, loader: t.Any) -> str | None:
+    """The task file a role loads: tasks/main.yml or tasks/<tasks_from>.
+
+    Same extension rules as Role._load_role_yaml.
+    """
+    directory = os.path.join(role_path, 'tasks')
+    if not os.path.isdir(directory):
+        return None
+    extensions = ['.yml', '.yaml', '.json']
+    if tasks_from is None:
+        main = 'main'
+        extensions.append('')
+    else:
+        main = tasks_from
+        extensions.insert(0, '')
+    found = loader.find_vars_files(directory, main, extensions, False)
+    return found[0] if found else None
+
+
+def _jinja_to_glob(text: str) -> str:
+    """`{{ x }}.yml` -> `*.yml`: each Jinja expression or statement matches anything."""
+    return re.sub(r'\*+', '*', JINJA_EXPRESSION.sub('*', text))
+
+
+def _unique(items: t.Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _first_line(ex: BaseException) -> str:
+    text = getattr(ex, 'message', None) or str(ex)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(ex).__name__
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='concerto_ir_export.py',
+        description='Write the playbook IR (docs/ir.md) as ansible-core loads the playbook.')
+    parser.add_argument('playbook')
+    parser.add_argument('-i', '--inventory', action='append', default=[],
+                        help="inventory source (repeatable), as for ansible-playbook; "
+                             "default: ansible's configured DEFAULT_HOST_LIST")
+    parser.add_argument('-e', '--extra-vars', action='append', default=[], dest='extra_vars',
+                        help='k=v, YAML/JSON, or @file (repeatable), as for ansible-playbook')
+    parser.add_argument('--expand', action='store_true',
+                        help='expand include_tasks/include_role whose name is static')
+    parser.add_argument('-o', '--output', help='write here instead of stdout')
+    parser.add_argument('-v', '--verbose', action='store_true',
+                        help='say on stderr which host --expand uses and why an include stays unexpanded')
+    return parser.parse_args(argv)
+
+
+def export(playbook: str, inventory: list[str], extra_vars: list[str], expand: bool,
+           verbose: bool = False) -> dict:
+    """The IR document for one playbook (the whole program minus I/O)."""
+    setup = init_ansible(playbook, inventory or list(C.DEFAULT_HOST_LIST), extra_vars)
+    exporter = Exporter(setup, PathStyle(playbook), expand, verbose)
+    return exporter.export_playbook(playbook)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    try:
+        document = export(args.playbook, args.inventory, args.extra_vars, args.expand, args.verbose)
+    except AnsibleError as ex:
+        print(f'concerto_ir_export: {ex}', file=sys.stderr)
+        return 1
+    text = json.dumps(document, indent=1, ensure_ascii=False) + '\n'
+    if args.output:
+        with open(args.output, 'w', encoding='utf-8') as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,832 @@
+//! Task lists into blocks and tasks (`load_list_of_blocks`,
+//! `load_list_of_tasks`), static imports inlined, and every keyword
+//! resolved through the objects around it as the attribute getters of
+//! ansible-core 2.19 do (`Task._get_parent_attribute`,
+//! `Block._get_parent_attribute`), ported step by step: the order in which
+//! parents, the role, its dependency chain and the play are consulted is
+//! Ansible's, duplicates included.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::args::{self, is_builtin};
+use super::error::{PlaybookError, PlaybookErrorKind};
+use super::ir::{self, Item, Keywords};
+use super::keywords::{self, Inherit};
+use super::Loader;
+use crate::yaml::{Document, Node, Source, Yaml};
+
+/// Keywords as written on one object.
+pub(super) type Own = IndexMap<String, Node>;
+
+/// A role as its blocks see it: its name and the keywords of the entry
+/// that applied it (`roles:` item, meta dependency).
+#[derive(Debug)]
+pub(super) struct RoleFrame {
+    pub name: String,
+    pub own: Own,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Play,
+    Block,
+    /// An include or import task (`TaskInclude`, `IncludeRole`).
+    Include,
+}
+
+/// An object tasks inherit keywords from.
+#[derive(Debug)]
+pub(super) struct Frame {
+    pub kind: Kind,
+    pub own: Own,
+    pub parent: Option<Arc<Frame>>,
+    pub role: Option<Arc<RoleFrame>>,
+    /// Set on a role's top-level blocks: the roles from the play's down
+    /// to this one.
+    pub dep_chain: Option<Vec<Arc<RoleFrame>>>,
+    pub play: Option<Arc<Frame>>,
+    pub statically_loaded: bool,
+}
+
+impl Frame {
+    fn dep_chain(&self) -> Option<Vec<Arc<RoleFrame>>> {
+        match &self.dep_chain {
+            Some(c) => Some(c.clone()),
+            None => self.parent.as_ref().and_then(|p| p.dep_chain()),
+        }
+    }
+}
+
+/// Where a task list is being loaded.
+#[derive(Clone)]
+pub(super) struct Scope {
+    /// The block or include the list belongs to (`None` at the top of a
+    /// play section or of an imported file, whose blocks then hang from
+    /// `include`).
+    pub parent: Option<Arc<Frame>>,
+    pub role: Option<Arc<RoleFrame>>,
+    pub dep_chain: Option<Vec<Arc<RoleFrame>>>,
+    pub play: Arc<Frame>,
+    /// The directory relative imports start from.
+    pub dir: PathBuf,
+    pub handlers: bool,
+    /// Files being imported, outermost first (loops).
+    pub stack: Vec<PathBuf>,
+}
+
+impl Scope {
+    /// The dependency chain of the enclosing role, for a role imported
+    /// from its tasks.
+    fn dep_chain_for_import(&self) -> Vec<Arc<RoleFrame>> {
+        let from_parent = self.parent.as_ref().and_then(|p| p.dep_chain());
+        from_parent
+            .or_else(|| self.dep_chain.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A resolved keyword value: `None` is Ansible's `Sentinel` (not set).
+type V = Option<Value>;
+
+fn extend(value: V, new: V, prepend: bool) -> V {
+    let list = |v: V| -> Vec<Value> {
+        match v {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a,
+            Some(x) => vec![x],
+        }
+    };
+    let (a, b) = (list(value), list(new));
+    let combined: Vec<Value> = if prepend {
+        b.into_iter().chain(a).collect()
+    } else {
+        a.into_iter().chain(b).collect()
+    };
+    // itertools.groupby: consecutive duplicates collapse; None dropped.
+    let mut out: Vec<Value> = Vec::new();
+    for v in combined {
+        if out.last() != Some(&v) {
+            out.push(v);
+        }
+    }
+    out.retain(|v| !v.is_null());
+    Some(Value::Array(out))
+}
+
+fn own_value(own: &Own, attr: &str) -> V {
+    own.get(attr).map(|n| keyword_json(attr, n))
+}
+
+/// A keyword's value as Ansible stores it when loading (`_load_tags`
+/// splits a string on commas; the rest stay as written).
+pub(super) fn keyword_json(attr: &str, n: &Node) -> Value {
+    match (attr, &n.value) {
+        ("tags", Yaml::Str(s)) | ("tags", Yaml::Unsafe(s)) => Value::Array(
+            s.split(',')
+                .map(|t| Value::String(t.trim().to_string()))
+                .collect(),
+        ),
+        _ => ir::json(n),
+    }
+}
+
+/// `Block._get_parent_attribute` (also for the play section blocks).
+fn block_attr(f: &Frame, attr: &str) -> V {
+    let inherit = keywords::inherit(attr);
+    let is_extend = matches!(inherit, Inherit::Prepend | Inherit::Append);
+    let prepend = inherit == Inherit::Prepend;
+    let mut value = own_value(&f.own, attr);
+    if inherit == Inherit::Own {
+        return value;
+    }
+    let parent = match &f.parent {
+        Some(p) if !p.statically_loaded => p.parent.clone(),
+        p => p.clone(),
+    };
+    if let Some(p) = parent {
+        if (value.is_none() || is_extend) && p.statically_loaded {
+            let pv = frame_attr(&p, attr);
+            value = if is_extend {
+                extend(value, pv, prepend)
+            } else {
+                pv
+            };
+        }
+    }
+    if let Some(role) = &f.role {
+        if value.is_none() || is_extend {
+            let rv = own_value(&role.own, attr);
+            value = if is_extend {
+                extend(value, rv, prepend)
+            } else {
+                rv
+            };
+            if let Some(mut chain) = f.dep_chain() {
+                if value.is_none() || is_extend {
+                    chain.reverse();
+                    for dep in chain {
+                        let dv = own_value(&dep.own, attr);
+                        value = if is_extend {
+                            extend(value, dv, prepend)
+                        } else {
+                            dv
+                        };
+                        if value.is_some() && !is_extend {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(play) = &f.play {
+        if value.is_none() || is_extend {
+            if let Some(pv) = own_value(&play.own, attr) {
+                value = if is_extend {
+                    extend(value, Some(pv), prepend)
+                } else {
+                    Some(pv)
+                };
+            }
+        }
+    }
+    value
+}
+
+/// `Task._get_parent_attribute` for a task with keywords `own` under `parent`.
+fn task_attr(own: &Own, parent: Option<&Arc<Frame>>, attr: &str) -> V {
+    let inherit = keywords::inherit(attr);
+    let is_extend = matches!(inherit, Inherit::Prepend | Inherit::Append);
+    let mut value = own_value(own, attr);
+    if inherit == Inherit::Own {
+        return value;
+    }
+    let parent = match parent {
+        Some(p) if !p.statically_loaded => p.parent.clone(),
+        p => p.cloned(),
+    };
+    if let Some(p) = parent {
+        if (value.is_none() || is_extend) && p.statically_loaded {
+            let pv = frame_attr(&p, attr);
+            value = if is_extend {
+                extend(value, pv, inherit == Inherit::Prepend)
+            } else {
+                pv
+            };
+        }
+    }
+    value
+}
+
+fn frame_attr(f: &Frame, attr: &str) -> V {
+    match f.kind {
+        Kind::Include => task_attr(&f.own, f.parent.as_ref(), attr),
+        Kind::Block => block_attr(f, attr),
+        Kind::Play => own_value(&f.own, attr),
+    }
+}
+
+/// The IR keywords of a task or block: every reported keyword that is set.
+fn resolved(get: impl Fn(&str) -> V, handler: bool) -> Keywords {
+    let mut out = Keywords::new();
+    for k in keywords::REPORTED {
+        if *k == "listen" && !handler {
+            continue;
+        }
+        match get(k).map(|v| normalize(k, v)) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) if a.is_empty() => {}
+            Some(v) if keywords::is_default(k, &v) => {}
+            Some(v) => {
+                out.insert(k.to_string(), v);
+            }
+        }
+    }
+    out
+}
+
+/// The IR keywords of a task with keywords `own` under `parent`.
+pub(super) fn resolve_task(own: &Own, parent: Option<&Arc<Frame>>, handler: bool) -> Keywords {
+    resolved(|k| task_attr(own, parent, k), handler)
+}
+
+/// The IR keywords of a block.
+pub(super) fn resolve_block(frame: &Frame) -> Keywords {
+    resolved(|k| block_attr(frame, k), false)
+}
+
+/// The IR form of a keyword value: list-valued keywords as lists (a
+/// scalar is a list of one), tags sorted and without repeats (Ansible
+/// keeps them in sets along the way).
+pub(super) fn normalize(k: &str, v: Value) -> Value {
+    if !keywords::is_list(k) {
+        return v;
+    }
+    let mut list = match v {
+        Value::Array(a) => a,
+        Value::Null => Vec::new(),
+        x => vec![x],
+    };
+    if k == "tags" {
+        list.sort_by_key(|t| t.to_string());
+        list.dedup();
+    }
+    Value::Array(list)
+}
+
+fn structure(src: &Source, node: &Node, msg: impl Into<String>, label: &str) -> PlaybookError {
+    PlaybookError::new(PlaybookErrorKind::Structure, msg).at(src, node, label)
+}
+
+fn is_block(ds: &Node) -> bool {
+    ds.get("block").is_some()
+}
+
+impl Loader {
+    /// `load_list_of_blocks`: runs of bare tasks become one implicit block.
+    pub(super) fn blocks(
+        &mut self,
+        list: &Node,
+        doc: &Document,
+        scope: &Scope,
+    ) -> Result<Vec<Item>, PlaybookError> {
+        let src = &doc.source;
+        let items = match &list.value {
+            Yaml::Seq(v) => v,
+            Yaml::Null => return Ok(Vec::new()),
+            _ => {
+                return Err(
+                    structure(src, list, "a task list must be a list", "not a list")
+                        .help("write the tasks as a YAML list: `- name: ...`"),
+                )
+            }
+        };
+        let mut out = Vec::new();
+        let mut run: Vec<Node> = Vec::new();
+        for ds in items {
+            if !matches!(ds.value, Yaml::Map(_)) {
+                return Err(
+                    structure(src, ds, "a task must be a mapping", "not a mapping")
+                        .help("each item of a task list is a mapping with a name and a module"),
+                );
+            }
+            if is_block(ds) {
+                if !run.is_empty() {
+                    out.push(self.implicit_block(std::mem::take(&mut run), doc, scope)?);
+                }
+                out.push(self.block(ds, doc, scope)?);
+            } else {
+                run.push(ds.clone());
+            }
+        }
+        if !run.is_empty() {
+            out.push(self.implicit_block(run, doc, scope)?);
+        }
+        Ok(out)
+    }
+
+    fn new_block_frame(&self, own: Own, scope: &Scope) -> Arc<Frame> {
+        Arc::new(Frame {
+            kind: Kind::Block,
+            own,
+            parent: scope.parent.clone(),
+            role: scope.role.clone(),
+            dep_chain: scope.dep_chain.clone(),
+            play: Some(scope.play.clone()),
+            statically_loaded: true,
+        })
+    }
+
+    fn implicit_block(
+        &mut self,
+        tasks: Vec<Node>,
+        doc: &Document,
+        scope: &Scope,
+    ) -> Result<Item, PlaybookError> {
+        let first = tasks.first().map(|n| n.span).unwrap_or_default();
+        let frame = self.new_block_frame(Own::new(), scope);
+        let inner = Scope {
+            parent: Some(frame.clone()),
+            dep_chain: None,
+            ..scope.clone()
+        };
+        let list = Node::new(Yaml::Seq(tasks), first);
+        let outer = std::mem::take(&mut self.imported_role_here);
+        let block = self.tasks(&list, doc, &inner)?;
+        let keywords = self.block_keywords(&frame);
+        let finalized = std::mem::replace(&mut self.imported_role_here, outer);
+        Ok(Item::Block(ir::Block {
+            block,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            file: None,
+            line: None,
+            name: String::new(),
+            role: scope.role.as_ref().map(|r| r.name.clone()),
+            finalized,
+            keywords,
+        }))
+    }
+
+    fn block(&mut self, ds: &Node, doc: &Document, scope: &Scope) -> Result<Item, PlaybookError> {
+        let src = &doc.source;
+        let Yaml::Map(m) = &ds.value else {
+            return Err(structure(src, ds, "a block must be a mapping", "here"));
+        };
+        if scope.handlers {
+            return Err(structure(
+                src,
+                ds,
+                "Using a block as a handler is not supported.",
+                "a block",
+            )
+            .help("handlers are single tasks; notify several handlers instead"));
+        }
+        let mut own = Own::new();
+        for (k, v) in m {
+            let name = k.to_py_str();
+            if !keywords::is_block_keyword(&name) {
+                let help = match super::suggest_keyword(&name) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "a block has `block`, `rescue`, `always` and keywords; tasks go inside `block:`".into(),
+                };
+                return Err(PlaybookError::new(
+                    PlaybookErrorKind::UnknownKeyword,
+                    format!("'{name}' is not a valid attribute for a Block"),
+                )
+                .at_span(src, k.span, "not a block keyword")
+                .help(help));
+            }
+            if !matches!(name.as_str(), "block" | "rescue" | "always") {
+                own.insert(name, v.clone());
+            }
+        }
+        let name = own
+            .get("name")
+            .map(|n| n.value.to_py_str())
+            .unwrap_or_default();
+        let frame = self.new_block_frame(own, scope);
+        let inner = Scope {
+            parent: Some(frame.clone()),
+            dep_chain: None,
+            ..scope.clone()
+        };
+        let section = |key: &str, this: &mut Loader| -> Result<Vec<Item>, PlaybookError> {
+            match m.get(key) {
+                None => Ok(Vec::new()),
+                Some(list) => this.tasks(list, doc, &inner),
+            }
+        };
+        let outer = std::mem::take(&mut self.imported_role_here);
+        let block = section("block", self)?;
+        let rescue = section("rescue", self)?;
+        let always = section("always", self)?;
+        let keywords = self.block_keywords(&frame);
+        let finalized = std::mem::replace(&mut self.imported_role_here, outer);
+        Ok(Item::Block(ir::Block {
+            block,
+            rescue,
+            always,
+            file: Some(src.name.clone()),
+            line: Some(ds.span.line),
+            name,
+            role: scope.role.as_ref().map(|r| r.name.clone()),
+            finalized,
+            keywords,
+        }))
+    }
+
+    /// `load_list_of_tasks`: blocks, tasks, and static imports inlined.
+    pub(super) fn tasks(
+        &mut self,
+        list: &Node,
+        doc: &Document,
+        scope: &Scope,
+    ) -> Result<Vec<Item>, PlaybookError> {
+        let src = &doc.source;
+        let items = match &list.value {
+            Yaml::Seq(v) => v,
+            Yaml::Null => return Ok(Vec::new()),
+            _ => {
+                return Err(
+                    structure(src, list, "a task list must be a list", "not a list")
+                        .help("write the tasks as a YAML list: `- name: ...`"),
+                )
+            }
+        };
+        let mut out = Vec::new();
+        for ds in items {
+            let Yaml::Map(m) = &ds.value else {
+                return Err(
+                    structure(src, ds, "a task must be a mapping", "not a mapping")
+                        .help("each item of a task list is a mapping with a name and a module"),
+                );
+            };
+            if m.contains_key("block") {
+                out.push(self.block(ds, doc, scope)?);
+                continue;
+            }
+            let parsed = args::parse(m, scope.handlers, src, ds)?;
+            let own = self.task_keywords(m, &parsed, scope.handlers, src)?;
+            if is_builtin(&parsed.action, "import_tasks") {
+                if own.contains_key("loop") {
+                    return Err(structure(src, ds, "You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead.", "a loop on an import"));
+                }
+                let frame = Arc::new(Frame {
+                    kind: Kind::Include,
+                    own,
+                    parent: scope.parent.clone(),
+                    role: None,
+                    dep_chain: None,
+                    play: None,
+                    statically_loaded: true,
+                });
+                let import_tags = task_attr(&frame.own, scope.parent.as_ref(), "tags");
+                let mut imported = self.import_tasks(&parsed, ds, doc, scope, frame)?;
+                // `b.tags = list(set(b.tags).union(import.tags))`: what a
+                // finalized block (own keywords only) still gets.
+                for item in &mut imported {
+                    if let (Item::Block(b), Some(tags)) = (item, &import_tags) {
+                        if b.finalized {
+                            let own = b.keywords.shift_remove("tags");
+                            if let Some(v) =
+                                extend(own, Some(tags.clone()), false).map(|v| normalize("tags", v))
+                            {
+                                if v.as_array().is_some_and(|a| !a.is_empty()) {
+                                    b.keywords.insert("tags".into(), v);
+                                }
+                            }
+                        }
+                    }
+                }
+                if scope.handlers {
+                    for b in imported {
+                        if let Item::Block(b) = b {
+                            out.extend(b.block);
+                        }
+                    }
+                } else {
+                    out.extend(imported);
+                }
+                continue;
+            }
+            if is_builtin(&parsed.action, "import_role") {
+                if scope.handlers {
+                    return Err(structure(
+                        src,
+                        ds,
+                        format!("Using '{}' as a handler is not supported.", parsed.action),
+                        "here",
+                    ));
+                }
+                let frame = Arc::new(Frame {
+                    kind: Kind::Include,
+                    own,
+                    parent: scope.parent.clone(),
+                    role: None,
+                    dep_chain: None,
+                    play: None,
+                    statically_loaded: true,
+                });
+                out.extend(self.import_role(&parsed, ds, doc, scope, frame)?);
+                self.imported_role_here = true;
+                continue;
+            }
+            let dynamic = ["include_tasks", "include_role", "include"]
+                .iter()
+                .any(|a| is_builtin(&parsed.action, a));
+            let own_kept = dynamic.then(|| own.clone());
+            let mut task = self.task(ds, &parsed, own, doc, scope);
+            if let (true, Some(own)) = (self.opts.expand, own_kept) {
+                self.expand(&mut task, &parsed, own, ds, doc, scope)?;
+            }
+            out.push(Item::Task(task));
+        }
+        Ok(out)
+    }
+
+    /// A task's keywords as written (`with_x` as `loop_with: x` and `loop`).
+    fn task_keywords(
+        &self,
+        m: &IndexMap<crate::yaml::Key, Node>,
+        parsed: &args::Parsed,
+        handler: bool,
+        src: &Source,
+    ) -> Result<Own, PlaybookError> {
+        let mut own = Own::new();
+        for (k, v) in m {
+            let name = k.to_py_str();
+            if matches!(
+                name.as_str(),
+                "action" | "local_action" | "args" | "delegate_to"
+            ) || name == parsed.action
+            {
+                continue;
+            }
+            if let Some(lookup) = name.strip_prefix("with_") {
+                if own.contains_key("loop") {
+                    return Err(PlaybookError::new(
+                        PlaybookErrorKind::Structure,
+                        format!("duplicate loop in task: {lookup}"),
+                    )
+                    .at_span(src, k.span, "a second loop")
+                    .help("a task has one loop: `loop:` or one `with_*`"));
+                }
+                own.insert(
+                    "loop_with".into(),
+                    Node::new(Yaml::Str(lookup.to_string()), k.span),
+                );
+                own.insert("loop".into(), v.clone());
+                continue;
+            }
+            if keywords::is_task_keyword(&name, handler) {
+                if name == "loop" && own.contains_key("loop_with") {
+                    return Err(PlaybookError::new(
+                        PlaybookErrorKind::Structure,
+                        format!(
+                            "duplicate loop in task: {}",
+                            own["loop_with"].value.to_py_str()
+                        ),
+                    )
+                    .at_span(src, k.span, "a second loop")
+                    .help("a task has one loop: `loop:` or one `with_*`"));
+                }
+                own.insert(name, v.clone());
+            }
+        }
+        if let Some(d) = &parsed.delegate_to {
+            own.insert("delegate_to".into(), d.clone());
+        }
+        Ok(own)
+    }
+
+    fn task(
+        &mut self,
+        ds: &Node,
+        parsed: &args::Parsed,
+        own: Own,
+        doc: &Document,
+        scope: &Scope,
+    ) -> ir::Task {
+        let name = own
+            .get("name")
+            .map(|n| n.value.to_py_str())
+            .unwrap_or_default();
+        let parent = scope.parent.clone();
+        let mut keywords = resolved(|k| task_attr(&own, parent.as_ref(), k), scope.handlers);
+        if let (true, Some(role)) = (scope.handlers, &scope.role) {
+            // `Handler._validate_listen`: a role's handler also listens to
+            // `role : topic` (with and without the collection's name).
+            if let Some(v) = keywords.get_mut("listen") {
+                let topics: Vec<Value> = match &*v {
+                    Value::Array(a) => a.clone(),
+                    x => vec![x.clone()],
+                };
+                let mut all = topics.clone();
+                for t in &topics {
+                    let t = t
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| t.to_string());
+                    all.push(Value::String(format!("{} : {t}", role.name)));
+                    all.push(Value::String(format!("{} : {t}", role.name)));
+                }
+                *v = Value::Array(all);
+            }
+        }
+        ir::Task {
+            task: name,
+            action: parsed.action.clone(),
+            args: parsed
+                .args
+                .iter()
+                .map(|(k, v)| (k.clone(), ir::json(v)))
+                .collect(),
+            file: Some(doc.source.name.clone()),
+            line: Some(ds.span.line),
+            role: scope.role.as_ref().map(|r| r.name.clone()),
+            keywords,
+            included: None,
+            candidates: None,
+            include_loop: None,
+        }
+    }
+
+    /// `import_tasks: FILE`: its blocks, hanging from the import.
+    fn import_tasks(
+        &mut self,
+        parsed: &args::Parsed,
+        ds: &Node,
+        doc: &Document,
+        scope: &Scope,
+        frame: Arc<Frame>,
+    ) -> Result<Vec<Item>, PlaybookError> {
+        let src = &doc.source;
+        let target = parsed
+            .args
+            .get("_raw_params")
+            .or_else(|| parsed.args.get("file"))
+            .and_then(|n| n.value.as_str())
+            .ok_or_else(|| {
+                structure(src, ds, "No file specified for import_tasks", "no file")
+                    .help("write `import_tasks: other.yml`")
+            })?
+            .to_string();
+        if target.contains("{{") {
+            return Err(PlaybookError::new(
+                PlaybookErrorKind::Template,
+                format!("Error when evaluating variable in import path '{target}'."),
+            )
+            .at(src, ds, "templated import")
+            .help("static imports are resolved when the playbook is loaded; use include_tasks for a file named by a variable"));
+        }
+        let subdir = if scope.handlers { "handlers" } else { "tasks" };
+        let path = self.find_task_file(&target, scope, subdir).ok_or_else(|| {
+            PlaybookError::new(
+                PlaybookErrorKind::Io,
+                format!("Could not find or access '{target}'"),
+            )
+            .at(src, ds, "imported here")
+            .help(format!(
+                "the file is looked for next to {} and in the role's {subdir}/",
+                src.name
+            ))
+        })?;
+        self.load_task_file(&path, ds, doc, scope, frame)
+    }
+
+    /// Load an imported or included task file's blocks under `frame`.
+    pub(super) fn load_task_file(
+        &mut self,
+        path: &Path,
+        at: &Node,
+        doc: &Document,
+        scope: &Scope,
+        frame: Arc<Frame>,
+    ) -> Result<Vec<Item>, PlaybookError> {
+        if scope.stack.iter().any(|p| p == path) {
+            return Err(PlaybookError::new(
+                PlaybookErrorKind::IncludeLoop,
+                format!("{} imports itself", self.rel(path)),
+            )
+            .at(&doc.source, at, "imported again here")
+            .help("remove the import that closes the loop"));
+        }
+        let included = self.file(path)?;
+        let mut inner = Scope {
+            parent: Some(frame),
+            dep_chain: None,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            ..scope.clone()
+        };
+        inner.stack.push(path.to_path_buf());
+        match &included.root.value {
+            Yaml::Null => Ok(Vec::new()),
+            Yaml::Seq(_) => self.blocks(&included.root, &included, &inner),
+            _ => Err(structure(
+                &included.source,
+                &included.root,
+                "included task files must contain a list of tasks",
+                "not a list",
+            )),
+        }
+    }
+
+    /// A block's IR keywords. A block holding an `import_role` is read by
+    /// Ansible while it is still being built (`IncludeRole.post_validate`
+    /// evaluates its parent block's attributes before the block is linked
+    /// to anything), and keeps what it got then: its own keywords only.
+    /// Reproduced here, as the oracle sees it.
+    fn block_keywords(&self, frame: &Arc<Frame>) -> Keywords {
+        if !self.imported_role_here {
+            return resolved(|k| block_attr(frame, k), false);
+        }
+        let early = Frame {
+            kind: frame.kind,
+            own: frame.own.clone(),
+            parent: None,
+            role: None,
+            dep_chain: None,
+            play: None,
+            statically_loaded: frame.statically_loaded,
+        };
+        resolved(|k| block_attr(&early, k), false)
+    }
+
+    /// `import_role: name=x tasks_from=y`: the role's blocks, hanging from
+    /// the import.
+    fn import_role(
+        &mut self,
+        parsed: &args::Parsed,
+        ds: &Node,
+        doc: &Document,
+        scope: &Scope,
+        frame: Arc<Frame>,
+    ) -> Result<Vec<Item>, PlaybookError> {
+        let src = &doc.source;
+        let arg = |k: &str| parsed.args.get(k).map(|n| n.value.to_py_str());
+        let name = arg("name").or_else(|| arg("role")).ok_or_else(|| {
+            structure(
+                src,
+                ds,
+                "'name' is a required field for import_role.",
+                "no role name",
+            )
+            .help("write `import_role: {name: x}`")
+        })?;
+        if name.contains("{{") {
+            return Err(PlaybookError::new(
+                PlaybookErrorKind::Template,
+                format!("templated role name '{name}' in a static import"),
+            )
+            .at(src, ds, "templated import")
+            .help("use include_role for a role named by a variable"));
+        }
+        let entry = super::role::RoleEntry {
+            name,
+            own: Own::new(),
+            tasks_from: arg("tasks_from"),
+            handlers_from: arg("handlers_from"),
+        };
+        let inner = Scope {
+            parent: Some(frame),
+            ..scope.clone()
+        };
+        let chain = scope.dep_chain_for_import();
+        let basedir = scope
+            .role
+            .as_ref()
+            .and_then(|r| r.path.parent().map(Path::to_path_buf));
+        let blocks = self.role_blocks(&entry, ds, doc, &inner, &chain, basedir.as_deref())?;
+        // Its handlers join the play's (`IncludeRole.get_block_list`).
+        let handlers = self.role_handlers_under(&entry, ds, doc, &inner, basedir.as_deref())?;
+        self.imported_handlers.extend(handlers);
+        Ok(blocks)
+    }
+
+    /// Where an imported task file is: next to the importing file, then
+    /// in the role's `tasks/` (or `handlers/`), then the playbook's dir.
+    pub(super) fn find_task_file(
+        &self,
+        target: &str,
+        scope: &Scope,
+        subdir: &str,
+    ) -> Option<PathBuf> {
+        let t = Path::new(target);
+        if t.is_absolute() {
+            return t.exists().then(|| t.to_path_buf());
+        }
+        let mut candidates = vec![scope.dir.join(t)];
+        if let Some(r) = &scope.role {
+            candidates.push(r.path.join(subdir).join(t));
+            candidates.push(r.path.join(t));
+        }
+        candidates.push(self.base.join(t));
+        candidates.into_iter().find(|p| p.is_file())
+    }
+}

@@ -1,0 +1,173 @@
+//! The playbook IR against ansible-core itself: the oracle
+//! (`ansible_plugin/concerto_ir_export.py`) loads the same playbook with
+//! `Playbook.load` and `Play.compile` and writes the IR (docs/ir.md); the
+//! two must be equal, value for value. Cases: every loadable case of
+//! `playbook_corpus/`, and Kolla-ansible's `site.yml` (the static part: the
+//! inventory does not change it, but both of Kolla's are given to the
+//! oracle, as `-i` would be).
+//!
+//! Needs `CONCERTO_PYTHON` (see `common/mod.rs`): without it, it fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use concerto_translator::playbook::{self, Options};
+use serde_json::Value;
+
+fn exporter() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible_plugin/concerto_ir_export.py")
+}
+
+fn oracle_ir(
+    python: &Path,
+    playbook: &Path,
+    inventory: &str,
+    extra: &[&str],
+    expand: bool,
+) -> Value {
+    let mut cmd = Command::new(python);
+    cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
+    if expand {
+        cmd.arg("--expand");
+    }
+    for e in extra {
+        cmd.args(["-e", e]);
+    }
+    // Run away from any ansible.cfg of the repository.
+    cmd.current_dir(std::env::temp_dir());
+    let out = cmd.output().expect("the oracle runs");
+    assert!(
+        out.status.success(),
+        "the oracle failed on {}:\n{}",
+        playbook.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the oracle writes JSON")
+}
+
+fn ours(playbook: &Path, extra: &[&str], expand: bool) -> Value {
+    let mut opts = Options {
+        expand,
+        ..Options::default()
+    };
+    for e in extra {
+        opts.extra_vars
+            .extend(playbook::parse_extra_vars(e).unwrap());
+    }
+    let ir =
+        playbook::load(playbook, &opts).unwrap_or_else(|e| panic!("{}: {e}", playbook.display()));
+    serde_json::to_value(&ir).unwrap()
+}
+
+/// The first differences between two IRs, as `path: ours vs oracle`.
+fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    if out.len() >= 20 {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => differences(p, q, &format!("{path}.{k}"), out),
+                    (p, q) => out.push(format!("{path}.{k}: {p:?} vs {q:?}")),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                out.push(format!("{path}: {} items vs {}", x.len(), y.len()));
+            }
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                differences(p, q, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+fn assert_same(name: &str, ours: &Value, oracle: &Value) {
+    let mut diffs = Vec::new();
+    differences(ours, oracle, "", &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "{name}: our IR differs from ansible-core's (ours vs oracle):\n{}",
+        diffs.join("\n")
+    );
+}
+
+fn count_tasks(ir: &Value) -> usize {
+    fn walk(v: &Value) -> usize {
+        match v {
+            Value::Object(m) if m.contains_key("action") => 1,
+            Value::Object(m) => ["block", "rescue", "always"]
+                .iter()
+                .filter_map(|k| m.get(*k))
+                .map(walk)
+                .sum(),
+            Value::Array(a) => a.iter().map(walk).sum(),
+            _ => 0,
+        }
+    }
+    ir["plays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| walk(&p["tasks"]) + walk(&p["handlers"]))
+        .sum()
+}
+
+#[test]
+fn corpus_matches_ansible() {
+    let py = common::oracle().python;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/playbook_corpus");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with("err_"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 7);
+    for case in cases {
+        let site = case.join("site.yml");
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let extra_file = case.join("extra_vars.yml");
+        let extra = format!("@{}", extra_file.display());
+        let (extra, expand): (Vec<&str>, bool) = if extra_file.is_file() {
+            (vec![&extra], true)
+        } else {
+            (vec![], false)
+        };
+        assert_same(
+            &name,
+            &ours(&site, &extra, expand),
+            &oracle_ir(&py, &site, "localhost,", &extra, expand),
+        );
+    }
+}
+
+#[test]
+fn kolla_site_matches_ansible() {
+    let o = common::oracle();
+    let kolla = o.kolla_ansible_dir();
+    let site = kolla.join("site.yml");
+    let mine = ours(&site, &[], false);
+    for inv in ["all-in-one", "multinode"] {
+        let inventory = kolla.join("inventory").join(inv);
+        let oracle = oracle_ir(
+            &o.python,
+            &site,
+            inventory.to_str().unwrap(),
+            &["kolla_action=deploy"],
+            false,
+        );
+        assert_same(&format!("kolla site.yml ({inv})"), &mine, &oracle);
+    }
+    // Every play of site.yml and of the playbooks it imports.
+    let plays = mine["plays"].as_array().unwrap().len();
+    let tasks = count_tasks(&mine);
+    eprintln!("kolla site.yml: {plays} plays, {tasks} tasks and handlers before expansion");
+    assert!(plays > 50 && tasks > 300, "{plays} plays, {tasks} tasks");
+}

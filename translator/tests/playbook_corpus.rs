@@ -1,0 +1,60 @@
+//! Corpus tests for the playbook loader: one small project in
+//! (`tests/playbook_corpus/<case>/site.yml`, with its roles and task
+//! files), one snapshot out (`snapshots/playbook_corpus__corpus@<case>.snap`):
+//! the outline and the IR as JSON, or, for `err_*` cases, the rendered
+//! diagnostic with `file:line:col`. A case with an `extra_vars.yml` is
+//! loaded with those variables and its dynamic includes expanded.
+//!
+//! Whether the IR is Ansible's is checked against ansible-core itself by
+//! `playbook_conformance.rs`; this test pins our own output and messages.
+
+use std::path::Path;
+
+use concerto_translator::playbook::{self, Options};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+fn render(d: &dyn miette::Diagnostic) -> String {
+    let mut out = String::new();
+    GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, d)
+        .expect("a diagnostic renders");
+    out
+}
+
+#[test]
+fn corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/playbook_corpus");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "the corpus is missing");
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        // No roles path from the environment: only what the cases hold. A
+        // case with `extra_vars.yml` is loaded with it and `--expand`.
+        let mut opts = Options::default();
+        let extra = case.join("extra_vars.yml");
+        if extra.is_file() {
+            opts.expand = true;
+            opts.extra_vars = playbook::parse_extra_vars(&format!("@{}", extra.display())).unwrap();
+        }
+        let result = playbook::load(&case.join("site.yml"), &opts);
+        let text = match (&result, name.starts_with("err_")) {
+            (Ok(ir), false) => format!(
+                "{}\n{}",
+                ir.to_text(),
+                serde_json::to_string_pretty(ir).unwrap()
+            ),
+            (Err(e), true) => render(e),
+            (Ok(_), true) => panic!("{name}: loaded, but an error was expected"),
+            (Err(e), false) => panic!("{name}: {}", render(e)),
+        };
+        insta::with_settings!({snapshot_suffix => name.clone(), prepend_module_to_snapshot => true}, {
+            insta::assert_snapshot!("corpus", text);
+        });
+    }
+}
