@@ -14,6 +14,10 @@ cd "$(dirname "$0")/.."
 # (23.x needs Python >= 3.12).
 ANSIBLE_CORE_VERSION=2.19.14
 KOLLA_ANSIBLE_VERSION=22.2.0
+# The `ansible` package: the collections Kolla's roles use (ansible.posix,
+# community.general) and community.zabbix / community.mongodb, a test
+# corpus of the playbook loader. 12.x is the release built on core 2.19.
+ANSIBLE_VERSION=12.3.0
 VENV="$PWD/.venv"
 
 find_python() {
@@ -32,24 +36,26 @@ find_python() {
 
 installed() {
     # Prints nothing and fails unless both pins are installed in the venv.
-    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" <<'PY' 2>/dev/null
+    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" "$ANSIBLE_VERSION" <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version
-sys.exit(0 if (version("ansible-core"), version("kolla-ansible")) == tuple(sys.argv[1:3]) else 1)
+found = (version("ansible-core"), version("kolla-ansible"), version("ansible"))
+sys.exit(0 if found == tuple(sys.argv[1:4]) else 1)
 PY
 }
 
 if [ -x "$VENV/bin/python" ] && installed; then
-    echo "python-env: $VENV already has ansible-core $ANSIBLE_CORE_VERSION and kolla-ansible $KOLLA_ANSIBLE_VERSION" >&2
+    echo "python-env: $VENV already has ansible-core $ANSIBLE_CORE_VERSION, kolla-ansible $KOLLA_ANSIBLE_VERSION and ansible $ANSIBLE_VERSION" >&2
 else
     PY=$(find_python)
     if [ ! -x "$VENV/bin/python" ]; then
         echo "python-env: creating $VENV with $PY" >&2
         "$PY" -m venv "$VENV"
     fi
-    echo "python-env: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION" >&2
+    echo "python-env: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION ansible==$ANSIBLE_VERSION" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION"
+        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION" \
+        "ansible==$ANSIBLE_VERSION"
     installed || {
         echo "python-env: the venv does not hold the pinned versions after install" >&2
         exit 1

@@ -813,6 +813,12 @@ def main(argv: list[str] | None = None) -> int:
     except AnsibleError as ex:
         print(f'concerto_ir_export: {ex}', file=sys.stderr)
         return 1
+    except RecursionError:
+        # ansible-core has no guard against import_tasks/import_role cycles
+        # (ansible-playbook reports "Unexpected Exception ... recursion").
+        print('concerto_ir_export: maximum recursion depth exceeded while loading '
+              '(an import_tasks/import_role that imports itself?)', file=sys.stderr)
+        return 1
     text = json.dumps(document, indent=1, ensure_ascii=False) + '\n'
     if args.output:
         with open(args.output, 'w', encoding='utf-8') as f:

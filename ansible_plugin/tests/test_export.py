@@ -25,8 +25,8 @@ EXPORTER = os.path.join(os.path.dirname(HERE), 'concerto_ir_export.py')
 INVENTORY = 'inventory/hosts'
 
 
-def run_exporter(*args: str, cwd: str = FIXTURES) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, EXPORTER, *args], cwd=cwd,
+def run_exporter(*args: str, cwd: str = FIXTURES, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, EXPORTER, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -95,7 +95,7 @@ class DocumentTest(unittest.TestCase):
         self.assertEqual(imported['line'], 2)
         self.assertEqual(imported['hosts'], ['db'])
         # import_playbook's tags reach the imported play; play keywords are kept.
-        self.assertEqual(imported['keywords'], {'tags': ['imported'], 'gather_facts': False, 'serial': 1})
+        self.assertEqual(imported['keywords'], {'tags': ['db', 'first', 'imported', 'zz'], 'gather_facts': False, 'serial': 1})
         self.assertEqual(labels(imported['tasks']), [
             'meta:flush_handlers', 'ansible.builtin.ping:', 'meta:flush_handlers', 'meta:flush_handlers'])
 
@@ -249,7 +249,7 @@ class ExpandTest(unittest.TestCase):
         self.assertNotIn('when', inner['keywords'])
 
     def test_templated_include_resolved_by_extra_var(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include resolved by extra vars')
         self.assertEqual(include['included']['file'], 'tasks/deploy.yml')
         self.assertEqual([n['task'] for n in tasks_of(include['included']['tasks'])], ['Deploy task'])
@@ -257,26 +257,26 @@ class ExpandTest(unittest.TestCase):
         self.assertEqual(include['keywords']['when'], [False])
 
     def test_extra_vars_from_file(self):
-        play = export('expand.yml', '--expand', '-e', '@vars/extra.yml')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', '@vars/extra.yml'), 'Expansion play')
         include = task_named(play['tasks'], 'Include resolved by extra vars')
         self.assertEqual(include['included']['file'], 'tasks/upgrade.yml')
 
     def test_undefined_variable_gives_candidates(self):
-        play = export('expand.yml', '--expand')['plays'][0]
+        play = play_named(export('expand.yml', '--expand'), 'Expansion play')
         include = task_named(play['tasks'], 'Include resolved by extra vars')
         self.assertNotIn('included', include)
         self.assertIn('tasks/deploy.yml', include['candidates'])
         self.assertIn('tasks/upgrade.yml', include['candidates'])
 
     def test_fact_dependent_include_gives_candidates(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include depending on a fact')
         self.assertNotIn('included', include)
         self.assertEqual(include['candidates'], sorted(
             f'tasks/{f}' for f in os.listdir(os.path.join(FIXTURES, 'tasks'))))
 
     def test_include_role_named_by_inventory_group_vars(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include role named by inventory group vars')
         self.assertEqual(include['included']['file'], 'roles/web_extra/tasks/main.yml')
         inner = tasks_of(include['included']['tasks'])
@@ -284,21 +284,51 @@ class ExpandTest(unittest.TestCase):
         self.assertEqual(inner[0]['role'], 'web_extra')
 
     def test_include_role_brings_its_handlers(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include role with handlers')
         self.assertEqual(include['action'], 'include_role')
         self.assertEqual(labels(include['included']['handlers']), ['dyn handler'])
         self.assertEqual(play['handlers'], [])  # the play's static handlers stay as loaded
 
     def test_registered_result_gives_role_candidates(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include role named by a registered result')
         self.assertEqual(include['candidates'], [
             'roles/app/tasks/main.yml', 'roles/common/tasks/main.yml',
             'roles/dyn/tasks/main.yml', 'roles/web_extra/tasks/main.yml'])
 
+    def test_loop_variable_name_gives_candidates_from_loop_terms(self):
+        play = play_named(export('expand.yml', '--expand'), 'Expansion play')
+        include = task_named(play['tasks'], 'Include named by a first_found loop')
+        # term 1 needs a fact: a pattern (tasks/dep*.yml); term 2 renders: tasks/upgrade.yml
+        self.assertEqual(include['candidates'], ['tasks/deploy.yml', 'tasks/upgrade.yml'])
+
+    def test_include_apply_reaches_included_tasks(self):
+        play = play_named(export('expand.yml', '--expand'), 'Expansion play')
+        include = task_named(play['tasks'], 'Include with apply')
+        self.assertEqual(include['args']['_raw_params'], 'tasks/dynamic.yml')  # `file:` normalised
+        inner = task_named(include['included']['tasks'], 'Dynamically included task')
+        self.assertEqual(inner['keywords'], {'tags': ['applied'], 'become': True})
+
+    def test_include_role_with_fact_in_a_keyword_still_expands(self):
+        play = play_named(export('expand.yml', '--expand'), 'Expansion play')
+        include = task_named(play['tasks'], 'Include role with a fact in another keyword')
+        self.assertEqual(include['keywords']['run_once'], "{{ ansible_facts['is_chroot'] }}")
+        self.assertEqual(include['included']['file'], 'roles/dyn/tasks/main.yml')
+
+    def test_play_on_runtime_group_uses_group_all_vars(self):
+        play = play_named(export('expand.yml', '--expand'), 'Play on a group made at run time')
+        include = task_named(play['tasks'], 'Include named by group all vars')
+        self.assertEqual(include['included']['file'], 'tasks/deploy.yml')
+
+    def test_runtime_intersection_is_dropped_to_find_a_host(self):
+        play = play_named(export('expand.yml', '--expand'), 'Play intersecting with a group made at run time')
+        self.assertEqual(play['hosts'], ['web', '&made_by_group_by'])
+        include = task_named(play['tasks'], 'Include role named by web group vars')
+        self.assertEqual(include['included']['file'], 'roles/web_extra/tasks/main.yml')
+
     def test_include_loop_is_cut(self):
-        play = export('expand.yml', '--expand', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '--expand', '-e', 'step=deploy'), 'Expansion play')
         include = task_named(play['tasks'], 'Include that includes itself')
         self.assertEqual(include['included']['file'], 'tasks/loop.yml')
         again = task_named(include['included']['tasks'], 'Self include')
@@ -306,7 +336,7 @@ class ExpandTest(unittest.TestCase):
         self.assertNotIn('included', again)
 
     def test_without_expand_nothing_is_added(self):
-        play = export('expand.yml', '-e', 'step=deploy')['plays'][0]
+        play = play_named(export('expand.yml', '-e', 'step=deploy'), 'Expansion play')
         for node in tasks_of(play['tasks']):
             self.assertFalse({'included', 'candidates', 'loop', 'error'} & set(node))
 
@@ -323,11 +353,27 @@ class CommandLineTest(unittest.TestCase):
             with open(out, encoding='utf-8') as f:
                 self.assertEqual(json.load(f), export('site.yml'))
 
+    def test_output_does_not_depend_on_hash_seed(self):
+        # import_playbook builds play tags from a set: the IR sorts tags
+        outputs = set()
+        for seed in ('1', '2', '3'):
+            result = run_exporter('site.yml', '-i', INVENTORY, '--expand',
+                                  env=dict(os.environ, PYTHONHASHSEED=seed))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            outputs.add(result.stdout)
+        self.assertEqual(len(outputs), 1)
+
     def test_playbook_ansible_refuses_is_an_error(self):
         result = run_exporter('broken.yml', '-i', INVENTORY)
         self.assertEqual(result.returncode, 1)
         self.assertIn('include', result.stderr)
         self.assertEqual(result.stdout, '')
+
+    def test_import_cycle_is_an_error_not_a_traceback(self):
+        result = run_exporter('import_loop.yml', '-i', INVENTORY)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('recursion', result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
 
     def test_relative_paths_from_another_directory(self):
         result = run_exporter(os.path.join(FIXTURES, 'site.yml'), '-i', os.path.join(FIXTURES, INVENTORY),

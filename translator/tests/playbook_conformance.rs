@@ -48,8 +48,13 @@ fn oracle_ir(
 }
 
 fn ours(playbook: &Path, extra: &[&str], expand: bool) -> Value {
+    ours_with(playbook, extra, expand, Vec::new())
+}
+
+fn ours_with(playbook: &Path, extra: &[&str], expand: bool, collections: Vec<PathBuf>) -> Value {
     let mut opts = Options {
         expand,
+        collections_path: collections,
         ..Options::default()
     };
     for e in extra {
@@ -170,4 +175,111 @@ fn kolla_site_matches_ansible() {
     let tasks = count_tasks(&mine);
     eprintln!("kolla site.yml: {plays} plays, {tasks} tasks and handlers before expansion");
     assert!(plays > 50 && tasks > 300, "{plays} plays, {tasks} tasks");
+}
+
+/// The whole Kolla deploy with its dynamic includes expanded
+/// (`-e kolla_action=deploy`): every included file, as ansible-core's own
+/// strategy code loads it (the oracle feeds `IncludedFile` a fake result).
+#[test]
+fn kolla_deploy_expanded_matches_ansible() {
+    let o = common::oracle();
+    let kolla = o.kolla_ansible_dir();
+    let site = kolla.join("site.yml");
+    let inventory = kolla.join("inventory/all-in-one");
+    let extra = ["kolla_action=deploy"];
+    let mine = ours(&site, &extra, true);
+    let oracle = oracle_ir(&o.python, &site, inventory.to_str().unwrap(), &extra, true);
+    assert_same("kolla site.yml expanded", &mine, &oracle);
+    let tasks = count_tasks_deep(&mine);
+    eprintln!("kolla deploy expanded: {tasks} tasks and handlers");
+    assert!(tasks > 2000, "{tasks}");
+}
+
+/// The roles of community.zabbix and community.mongodb (from the `ansible`
+/// package), one play each, loaded statically.
+#[test]
+fn zabbix_and_mongodb_roles_match_ansible() {
+    let o = common::oracle();
+    let colls = o.site_packages.clone();
+    let mut roles = Vec::new();
+    for coll in ["community/zabbix", "community/mongodb"] {
+        let dir = colls.join("ansible_collections").join(coll).join("roles");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (the `ansible` package is missing from the venv)",
+                    dir.display()
+                )
+            })
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        roles.extend(
+            names
+                .into_iter()
+                .map(|n| format!("{}.{n}", coll.replace('/', "."))),
+        );
+    }
+    assert!(roles.len() >= 14, "{roles:?}");
+    let tmp = tempfile_dir();
+    let site = tmp.join("site.yml");
+    let text: String = roles
+        .iter()
+        .map(|r| format!("- name: {r}\n  hosts: all\n  roles:\n    - {r}\n"))
+        .collect();
+    std::fs::write(&site, text).unwrap();
+    let mine = ours_with(&site, &[], false, vec![colls.clone()]);
+    let mut cmd_env = vec![("ANSIBLE_COLLECTIONS_PATH", colls)];
+    let oracle = oracle_ir_env(&o.python, &site, "localhost,", &mut cmd_env);
+    assert_same("zabbix and mongodb roles", &mine, &oracle);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("concerto-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn oracle_ir_env(
+    python: &Path,
+    playbook: &Path,
+    inventory: &str,
+    env: &mut Vec<(&str, PathBuf)>,
+) -> Value {
+    let mut cmd = Command::new(python);
+    cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
+    cmd.current_dir(std::env::temp_dir());
+    for (k, v) in env.drain(..) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the oracle runs");
+    assert!(
+        out.status.success(),
+        "the oracle failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the oracle writes JSON")
+}
+
+fn count_tasks_deep(ir: &Value) -> usize {
+    fn walk(v: &Value) -> usize {
+        match v {
+            Value::Object(m) if m.contains_key("action") => {
+                1 + m.get("included").map(|i| walk(&i["tasks"])).unwrap_or(0)
+            }
+            Value::Object(m) => ["block", "rescue", "always"]
+                .iter()
+                .filter_map(|k| m.get(*k))
+                .map(walk)
+                .sum(),
+            Value::Array(a) => a.iter().map(walk).sum(),
+            _ => 0,
+        }
+    }
+    ir["plays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| walk(&p["tasks"]) + walk(&p["handlers"]))
+        .sum()
 }

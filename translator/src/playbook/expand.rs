@@ -44,6 +44,7 @@ impl Loader {
                 .and_then(|n| n.value.as_str())
                 .map(str::to_string)
         };
+        let terms_of_loop = loop_terms(&own);
         let frame = Arc::new(Frame {
             kind: Kind::Include,
             own,
@@ -125,7 +126,31 @@ impl Loader {
                 });
             }
             Name::Unknown(glob) => {
-                task.candidates = Some(self.file_candidates(&glob, scope));
+                let globs = match terms_of_loop {
+                    Some((var, terms)) if has_var(&raw, &var) => terms
+                        .iter()
+                        .map(|t| {
+                            let term = match self.resolve(t) {
+                                Name::Known(k) => escape_glob(&k),
+                                Name::Unknown(g) => g,
+                            };
+                            replace_var(&raw, &var, &term, |rest| match self.resolve(rest) {
+                                Name::Known(k) => escape_glob(&k),
+                                Name::Unknown(g) => g,
+                            })
+                        })
+                        .collect(),
+                    _ => vec![glob],
+                };
+                let mut all: Vec<String> = Vec::new();
+                for g in globs {
+                    for c in self.file_candidates(&g, scope) {
+                        if !all.contains(&c) {
+                            all.push(c);
+                        }
+                    }
+                }
+                task.candidates = Some(all);
             }
         }
         Ok(())
@@ -164,11 +189,11 @@ impl Loader {
             rest = &rest[start + end + 2..];
         }
         out.push_str(rest);
-        glob.push_str(rest);
         if known && !out.contains("{%") {
             Name::Known(out)
         } else {
-            Name::Unknown(glob)
+            glob.push_str(rest);
+            Name::Unknown(jinja_to_glob(&glob))
         }
     }
 
@@ -244,6 +269,94 @@ impl Loader {
     }
 }
 
+/// The loop variable (`loop_control.loop_var`, else `item`) and the
+/// string terms of a literal loop, `with_first_found`'s `files:` included.
+fn loop_terms(own: &Own) -> Option<(String, Vec<String>)> {
+    let var = own
+        .get("loop_control")
+        .and_then(|lc| lc.get("loop_var"))
+        .and_then(|v| v.value.as_str())
+        .unwrap_or("item")
+        .to_string();
+    let Yaml::Seq(items) = &own.get("loop")?.value else {
+        return None;
+    };
+    let mut terms = Vec::new();
+    for i in items {
+        match &i.value {
+            Yaml::Str(s) | Yaml::Unsafe(s) => terms.push(s.clone()),
+            Yaml::Map(_) => match i.get("files").map(|f| &f.value) {
+                Some(Yaml::Seq(fs)) => terms.extend(
+                    fs.iter()
+                        .filter_map(|f| f.value.as_str().map(str::to_string)),
+                ),
+                Some(Yaml::Str(s)) => terms.extend(s.split(',').map(|x| x.trim().to_string())),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Some((var, terms))
+}
+
+/// `{{ var }}` appears in `text` (spaces inside the braces free).
+fn has_var(text: &str, var: &str) -> bool {
+    find_var(text, var).is_some()
+}
+
+fn find_var(text: &str, var: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("{{") {
+        let start = from + i;
+        let end = start + text[start..].find("}}")? + 2;
+        if text[start + 2..end - 2].trim() == var {
+            return Some((start, end));
+        }
+        from = end;
+    }
+    None
+}
+
+/// `text` with `{{ var }}` replaced by `term`, and the rest globbed by `glob`.
+fn replace_var(text: &str, var: &str, term: &str, glob: impl Fn(&str) -> String) -> String {
+    match find_var(text, var) {
+        Some((s, e)) => format!("{}{term}{}", glob(&text[..s]), glob(&text[e..])),
+        None => glob(text),
+    }
+}
+
+/// Every `{{ ... }}` and `{% ... %}` as `*` (the oracle's `_jinja_to_glob`).
+fn jinja_to_glob(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    loop {
+        let next = [("{{", "}}"), ("{%", "%}")]
+            .iter()
+            .filter_map(|(o, c)| rest.find(o).map(|i| (i, *c)))
+            .min_by_key(|(i, _)| *i);
+        let Some((i, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..i]);
+        match rest[i + 2..].find(close) {
+            Some(j) => {
+                out.push('*');
+                rest = &rest[i + 2 + j + 2..];
+            }
+            None => {
+                out.push('*');
+                return out;
+            }
+        }
+    }
+}
+
+fn escape_glob(s: &str) -> String {
+    // The matcher only knows `*`; names with one are rare enough.
+    s.to_string()
+}
+
 /// `*` matches any run of characters.
 fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -267,6 +380,16 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::glob_match;
+
+    #[test]
+    fn jinja_becomes_a_glob() {
+        assert_eq!(
+            super::jinja_to_glob("configure{% if d %}-Docker{% endif %}.yml"),
+            "configure*-Docker*.yml"
+        );
+        assert_eq!(super::jinja_to_glob("{{ a }}-{{ b }}.yml"), "*-*.yml");
+        assert_eq!(super::jinja_to_glob("x{{ open"), "x*");
+    }
 
     #[test]
     fn globs() {

@@ -127,11 +127,10 @@ pub fn inherit(k: &str) -> Inherit {
     match k {
         "when" | "environment" | "module_defaults" => Inherit::Prepend,
         "tags" => Inherit::Append,
+        // `NonInheritableFieldAttribute`s of Task and Handler.
         "name" | "vars" | "args" | "action" | "async" | "changed_when" | "delay"
         | "failed_when" | "loop" | "loop_control" | "poll" | "register" | "retries" | "until"
-        | "loop_with" | "listen" | "notify" | "delegate_facts" | "local_action" | "static" => {
-            Inherit::Own
-        }
+        | "loop_with" | "listen" | "local_action" | "static" => Inherit::Own,
         _ => Inherit::Nearest,
     }
 }

@@ -378,15 +378,6 @@ impl Loader {
         let Yaml::Map(m) = &ds.value else {
             return Err(structure(src, ds, "a block must be a mapping", "here"));
         };
-        if scope.handlers {
-            return Err(structure(
-                src,
-                ds,
-                "Using a block as a handler is not supported.",
-                "a block",
-            )
-            .help("handlers are single tasks; notify several handlers instead"));
-        }
         let mut own = Own::new();
         for (k, v) in m {
             let name = k.to_py_str();
@@ -468,6 +459,11 @@ impl Loader {
                 );
             };
             if m.contains_key("block") {
+                // A handlers list may hold blocks; their tasks may not.
+                if scope.handlers {
+                    return Err(structure(src, ds, "Using a block as a handler is not supported.", "a block")
+                        .help("handlers are single tasks; a block can only group handlers at the top of `handlers:`"));
+                }
                 out.push(self.block(ds, doc, scope)?);
                 continue;
             }
@@ -543,7 +539,11 @@ impl Loader {
             let own_kept = dynamic.then(|| own.clone());
             let mut task = self.task(ds, &parsed, own, doc, scope);
             if let (true, Some(own)) = (self.opts.expand, own_kept) {
+                // Handlers of roles imported by included files join the
+                // play at run time, not in the play as loaded.
+                let before = self.imported_handlers.len();
                 self.expand(&mut task, &parsed, own, ds, doc, scope)?;
+                self.imported_handlers.truncate(before);
             }
             out.push(Item::Task(task));
         }
@@ -628,13 +628,15 @@ impl Loader {
                     x => vec![x.clone()],
                 };
                 let mut all = topics.clone();
+                // With and without the collection (`ns.coll.role`).
+                let short = role.name.splitn(3, '.').nth(2).unwrap_or(&role.name);
                 for t in &topics {
                     let t = t
                         .as_str()
                         .map(str::to_string)
                         .unwrap_or_else(|| t.to_string());
                     all.push(Value::String(format!("{} : {t}", role.name)));
-                    all.push(Value::String(format!("{} : {t}", role.name)));
+                    all.push(Value::String(format!("{short} : {t}")));
                 }
                 *v = Value::Array(all);
             }
