@@ -3,7 +3,8 @@
 //! overflow the stack, and every error must render.
 //!
 //! `tests/fuzz_regressions/<target>/*` holds one input per file, where
-//! `<target>` is `assembly`, `program` or `durations` (see fuzz/README.md).
+//! `<target>` is `assembly`, `program`, `durations`, `ansible_yaml` or
+//! `playbook` (see fuzz/README.md).
 
 use concerto::model::{Runnable, Types};
 use indexmap::IndexMap;
@@ -80,6 +81,31 @@ fn durations(text: &str) {
     }
 }
 
+/// The `ansible_yaml` target: the translator's YAML loader, render errors.
+fn ansible_yaml(src: &str) {
+    match concerto_translator::yaml::from_yaml("fuzz.yml", src) {
+        Ok(doc) => {
+            let _ = concerto_translator::yaml::canonical_json(&doc.root);
+        }
+        Err(e) => assert!(!render(e.as_ref()).is_empty()),
+    }
+}
+
+/// The `playbook` target: load the text as a playbook, with `--expand`.
+fn playbook(src: &str) {
+    let opts = concerto_translator::playbook::Options {
+        expand: true,
+        ..Default::default()
+    };
+    let path = Path::new("/nonexistent/concerto-fuzz/site.yml");
+    match concerto_translator::playbook::load_text(path, src, &opts) {
+        Ok(ir) => {
+            let _ = ir.to_text();
+        }
+        Err(e) => assert!(!render(&e).is_empty()),
+    }
+}
+
 fn inputs(target: &str) -> Vec<PathBuf> {
     let dir = root().join("tests/fuzz_regressions").join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -125,4 +151,14 @@ fn program_inputs_never_panic() {
 #[test]
 fn durations_inputs_never_panic() {
     replay("durations", durations);
+}
+
+#[test]
+fn ansible_yaml_inputs_never_panic() {
+    replay("ansible_yaml", ansible_yaml);
+}
+
+#[test]
+fn playbook_inputs_never_panic() {
+    replay("playbook", playbook);
 }

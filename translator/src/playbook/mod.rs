@@ -100,6 +100,16 @@ pub struct Loader {
 
 /// Load the playbook at `path` into the IR.
 pub fn load(path: &Path, opts: &Options) -> Result<Ir, PlaybookError> {
+    load_impl(path, None, opts)
+}
+
+/// [`load`] with the playbook's own text given (the files it refers to are
+/// still read from disk): fuzzing, tests.
+pub fn load_text(path: &Path, text: &str, opts: &Options) -> Result<Ir, PlaybookError> {
+    load_impl(path, Some(text), opts)
+}
+
+fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, PlaybookError> {
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -119,6 +129,10 @@ pub fn load(path: &Path, opts: &Options) -> Result<Ir, PlaybookError> {
         .base
         .canonicalize()
         .unwrap_or_else(|_| loader.base.clone());
+    if let Some(text) = text {
+        let doc = crate::yaml::from_yaml(&loader.rel(path), text)?;
+        loader.files.insert(path.to_path_buf(), Arc::new(doc));
+    }
     let plays = loader.playbook(path, &[])?;
     Ok(Ir {
         version: 1,
