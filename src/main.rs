@@ -123,6 +123,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time loading and expanding a playbook, beside `ansible-playbook --list-tasks`.
+    BenchIr {
+        playbook: PathBuf,
+        #[arg(short = 'i', long, value_name = "INVENTORY")]
+        inventory: Option<PathBuf>,
+        #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+        extra_vars: Vec<String>,
+        /// Runs of each; medians are printed.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// The ansible-playbook to compare with (default: next to
+        /// $CONCERTO_PYTHON, else on $PATH).
+        #[arg(long, value_name = "PATH")]
+        ansible_playbook: Option<PathBuf>,
+    },
     /// Regenerate docs/results.md: theoretical gains over 300 seeded draws.
     Reproduce {
         /// Where to write the Markdown report.
@@ -341,6 +356,23 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", ir.to_text());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchIr {
+            playbook,
+            inventory,
+            extra_vars,
+            repeat,
+            ansible_playbook,
+        } => {
+            concerto::bench_ir::run(&concerto::bench_ir::BenchIr {
+                playbook,
+                inventory,
+                extra_vars,
+                repeat,
+                ansible_playbook: ansible_playbook
+                    .or_else(concerto::bench_ir::find_ansible_playbook),
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reproduce { output, draws } => {

@@ -1390,3 +1390,95 @@ fn placements_are_checked_against_the_inventory_before_running() {
     // A simulation runs nowhere: no inventory needed.
     d.run(&["run", "--simulate", "placed.yaml"]).expect_code(0);
 }
+
+// ---------------------------------------------------------------------------
+// `concerto ir`: the playbook loader through the binary.
+// ---------------------------------------------------------------------------
+
+fn corpus_case(name: &str) -> PathBuf {
+    Path::new(MANIFEST_DIR)
+        .join("translator/tests/playbook_corpus")
+        .join(name)
+}
+
+#[test]
+fn ir_prints_the_outline_and_json() {
+    let d = Dir::new("ir");
+    let site = corpus_case("expand").join("site.yml");
+    let site = site.to_str().unwrap();
+    let out = d.run(&["ir", "--expand", "-e", "step=deploy", site]);
+    out.expect_code(0)
+        .stdout_has("ansible.builtin.include_tasks \"By action\"")
+        .stdout_has("ansible.builtin.debug \"Deploying\" (tasks/deploy.yml:1)")
+        .stdout_has("(dynamic: one of tasks/Debian.yml, tasks/RedHat.yml");
+    let json = d.run(&["ir", "--json", site]).expect_code(0).json();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["plays"][0]["hosts"][0], "all");
+    // Without --expand nothing is included.
+    assert!(!d
+        .run(&["ir", "--json", site])
+        .stdout
+        .contains("\"included\""));
+}
+
+#[test]
+fn ir_errors_point_into_the_playbook() {
+    let d = Dir::new("ir-errors");
+    d.write(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - name: typo\n      ansible.builtin.command: /bin/true\n      whne: x\n",
+    );
+    d.run(&["ir", "site.yml"])
+        .expect_code(1)
+        .stderr_has("conflicting action statements: ansible.builtin.command, whne")
+        .stderr_has("site.yml:5:7")
+        .stderr_has("did you mean `when`?");
+    d.run(&["ir", "-e", "a='unclosed", "site.yml"])
+        .expect_code(1)
+        .stderr_has("-e a='unclosed");
+    d.run(&["ir", "missing.yml"])
+        .expect_code(1)
+        .stderr_has("cannot read missing.yml");
+}
+
+/// The benchmark runs the real ansible-playbook (from the venv of
+/// `CONCERTO_PYTHON`, as the conformance tests do; without it, it fails).
+#[test]
+fn bench_ir_prints_both_sides() {
+    let py = std::env::var_os("CONCERTO_PYTHON")
+        .expect("CONCERTO_PYTHON is not set: run `eval \"$(.ci/python-env.sh | tail -n1)\"`");
+    let ap = Path::new(&py).with_file_name("ansible-playbook");
+    let d = Dir::new("bench-ir");
+    let site = corpus_case("roles").join("site.yml");
+    let out = d.run(&[
+        "bench-ir",
+        site.to_str().unwrap(),
+        "-i",
+        "localhost,",
+        "--repeat",
+        "1",
+        "--ansible-playbook",
+        ap.to_str().unwrap(),
+    ]);
+    out.expect_code(0)
+        .stdout_has("concerto ir --expand (load + expand)")
+        .stdout_has("ansible-playbook --list-tasks")
+        .stdout_has("ratio:")
+        .stdout_has("target: load and expand in under 200 ms");
+    // Both count the same 5 written tasks of this playbook (no includes).
+    let line = |prefix: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap()
+            .split_whitespace()
+            .filter_map(|w| w.parse::<usize>().ok())
+            .next()
+    };
+    assert_eq!(
+        line("concerto ir"),
+        line("ansible-playbook"),
+        "{}",
+        out.describe()
+    );
+}
