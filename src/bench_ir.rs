@@ -41,6 +41,9 @@ fn count(ir: &Ir) -> (usize, usize) {
 pub fn run(b: &BenchIr) -> Result<()> {
     let mut opts = Options::from_env();
     opts.expand = true;
+    if let Some(i) = &b.inventory {
+        opts.inventory = Some(concerto_translator::inventory::load(i)?);
+    }
     for e in &b.extra_vars {
         opts.extra_vars.extend(playbook::parse_extra_vars(e)?);
     }

@@ -112,6 +112,10 @@ enum Command {
     /// Load a playbook, its roles and imports into the IR (docs/ir.md).
     Ir {
         playbook: PathBuf,
+        /// The inventory: with `--expand`, each play's first host gives
+        /// the variables include names are templated with.
+        #[arg(short = 'i', long, value_name = "INVENTORY")]
+        inventory: Option<PathBuf>,
         /// Extra variables, as for ansible-playbook: `-e k=v`, `-e @file.yml`,
         /// `-e '{"k": "v"}'` (repeatable).
         #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
@@ -340,12 +344,16 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         Command::Ir {
             playbook,
+            inventory,
             extra_vars,
             expand,
             json,
         } => {
             let mut opts = concerto_translator::playbook::Options::from_env();
             opts.expand = expand;
+            if let Some(i) = &inventory {
+                opts.inventory = Some(concerto_translator::inventory::load(i)?);
+            }
             for e in &extra_vars {
                 opts.extra_vars
                     .extend(concerto_translator::playbook::parse_extra_vars(e)?);

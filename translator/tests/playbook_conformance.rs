@@ -187,7 +187,7 @@ fn kolla_deploy_expanded_matches_ansible() {
     let site = kolla.join("site.yml");
     let inventory = kolla.join("inventory/all-in-one");
     let extra = ["kolla_action=deploy"];
-    let mine = ours(&site, &extra, true);
+    let mine = ours_inventory(&site, &extra, &inventory);
     let oracle = oracle_ir(&o.python, &site, inventory.to_str().unwrap(), &extra, true);
     assert_same("kolla site.yml expanded", &mine, &oracle);
     let tasks = count_tasks_deep(&mine);
@@ -196,7 +196,8 @@ fn kolla_deploy_expanded_matches_ansible() {
 }
 
 /// The roles of community.zabbix and community.mongodb (from the `ansible`
-/// package), one play each, loaded statically.
+/// package), one play each, loaded statically and expanded (their include
+/// names come from role defaults: this exercises the templating).
 #[test]
 fn zabbix_and_mongodb_roles_match_ansible() {
     let o = common::oracle();
@@ -228,10 +229,30 @@ fn zabbix_and_mongodb_roles_match_ansible() {
         .map(|r| format!("- name: {r}\n  hosts: all\n  roles:\n    - {r}\n"))
         .collect();
     std::fs::write(&site, text).unwrap();
-    let mine = ours_with(&site, &[], false, vec![colls.clone()]);
-    let mut cmd_env = vec![("ANSIBLE_COLLECTIONS_PATH", colls)];
-    let oracle = oracle_ir_env(&o.python, &site, "localhost,", &mut cmd_env);
-    assert_same("zabbix and mongodb roles", &mine, &oracle);
+    for expand in [false, true] {
+        let mine = ours_with(&site, &[], expand, vec![colls.clone()]);
+        let mut cmd_env = vec![("ANSIBLE_COLLECTIONS_PATH", colls.clone())];
+        let oracle = oracle_ir_env(&o.python, &site, "localhost,", &mut cmd_env, expand);
+        let what = if expand { "expanded" } else { "static" };
+        assert_same(
+            &format!("zabbix and mongodb roles ({what})"),
+            &mine,
+            &oracle,
+        );
+    }
+}
+
+fn ours_inventory(playbook: &Path, extra: &[&str], inventory: &Path) -> Value {
+    let mut opts = Options {
+        expand: true,
+        inventory: Some(concerto_translator::inventory::load(inventory).unwrap()),
+        ..Options::default()
+    };
+    for e in extra {
+        opts.extra_vars
+            .extend(playbook::parse_extra_vars(e).unwrap());
+    }
+    serde_json::to_value(playbook::load(playbook, &opts).unwrap()).unwrap()
 }
 
 fn tempfile_dir() -> PathBuf {
@@ -245,9 +266,13 @@ fn oracle_ir_env(
     playbook: &Path,
     inventory: &str,
     env: &mut Vec<(&str, PathBuf)>,
+    expand: bool,
 ) -> Value {
     let mut cmd = Command::new(python);
     cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
+    if expand {
+        cmd.arg("--expand");
+    }
     cmd.current_dir(std::env::temp_dir());
     for (k, v) in env.drain(..) {
         cmd.env(k, v);

@@ -45,6 +45,8 @@ impl Loader {
                 .map(str::to_string)
         };
         let terms_of_loop = loop_terms(&own);
+        // The include's own `vars:` are its params (level 21).
+        let layers = super::vars::with(&scope.vars, 21, super::vars::vars_of(&own));
         let frame = Arc::new(Frame {
             kind: Kind::Include,
             own,
@@ -58,13 +60,15 @@ impl Loader {
             let Some(raw) = arg("name").or_else(|| arg("role")) else {
                 return Ok(());
             };
-            match self.resolve(&raw) {
+            match self.resolve(&raw, &layers) {
                 Name::Known(name) => {
                     let entry = RoleEntry {
                         name,
                         own: Own::new(),
-                        tasks_from: arg("tasks_from").map(|t| self.resolve_or_raw(&t)),
-                        handlers_from: arg("handlers_from").map(|t| self.resolve_or_raw(&t)),
+                        tasks_from: arg("tasks_from").map(|t| self.resolve_or_raw(&t, &layers)),
+                        handlers_from: arg("handlers_from")
+                            .map(|t| self.resolve_or_raw(&t, &layers)),
+                        params: Own::new(),
                     };
                     let inner = Scope {
                         parent: Some(frame),
@@ -109,7 +113,7 @@ impl Loader {
         let Some(raw) = arg("_raw_params").or_else(|| arg("file")) else {
             return Ok(());
         };
-        match self.resolve(&raw) {
+        match self.resolve(&raw, &layers) {
             Name::Known(name) => {
                 let Some(path) = self.find_task_file(&name, scope, "tasks") else {
                     return Ok(());
@@ -130,13 +134,15 @@ impl Loader {
                     Some((var, terms)) if has_var(&raw, &var) => terms
                         .iter()
                         .map(|t| {
-                            let term = match self.resolve(t) {
+                            let term = match self.resolve(t, &layers) {
                                 Name::Known(k) => escape_glob(&k),
                                 Name::Unknown(g) => g,
                             };
-                            replace_var(&raw, &var, &term, |rest| match self.resolve(rest) {
-                                Name::Known(k) => escape_glob(&k),
-                                Name::Unknown(g) => g,
+                            replace_var(&raw, &var, &term, |rest| {
+                                match self.resolve(rest, &layers) {
+                                    Name::Known(k) => escape_glob(&k),
+                                    Name::Unknown(g) => g,
+                                }
                             })
                         })
                         .collect(),
@@ -156,49 +162,19 @@ impl Loader {
         Ok(())
     }
 
-    /// The include's name with the extra variables it uses put in.
-    fn resolve(&self, raw: &str) -> Name {
+    /// The include's name, templated with the variables known statically.
+    fn resolve(&self, raw: &str, layers: &super::vars::Layers) -> Name {
         if !raw.contains("{{") && !raw.contains("{%") {
             return Name::Known(raw.to_string());
         }
-        let mut out = String::new();
-        let mut glob = String::new();
-        let mut known = true;
-        let mut rest = raw;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            glob.push_str(&rest[..start]);
-            let Some(end) = rest[start..].find("}}") else {
-                return Name::Unknown(glob + "*");
-            };
-            let expr = rest[start + 2..start + end].trim();
-            match self.opts.extra_vars.get(expr).map(|n| &n.value) {
-                Some(Yaml::Str(v)) | Some(Yaml::Unsafe(v)) if !v.contains("{{") => {
-                    out.push_str(v);
-                    glob.push_str(v);
-                }
-                Some(v @ (Yaml::Int(_) | Yaml::Bool(_) | Yaml::Float(_))) => {
-                    out.push_str(&v.to_py_str());
-                    glob.push_str(&v.to_py_str());
-                }
-                _ => {
-                    known = false;
-                    glob.push('*');
-                }
-            }
-            rest = &rest[start + end + 2..];
-        }
-        out.push_str(rest);
-        if known && !out.contains("{%") {
-            Name::Known(out)
-        } else {
-            glob.push_str(rest);
-            Name::Unknown(jinja_to_glob(&glob))
+        match self.render(raw, layers) {
+            Some(name) => Name::Known(name),
+            None => Name::Unknown(jinja_to_glob(raw)),
         }
     }
 
-    fn resolve_or_raw(&self, raw: &str) -> String {
-        match self.resolve(raw) {
+    fn resolve_or_raw(&self, raw: &str, layers: &super::vars::Layers) -> String {
+        match self.resolve(raw, layers) {
             Name::Known(s) => s,
             Name::Unknown(_) => raw.to_string(),
         }

@@ -25,6 +25,7 @@ mod play;
 mod role;
 mod splitter;
 mod task;
+mod vars;
 
 pub use error::{PlaybookError, PlaybookErrorKind};
 pub use ir::{Block, Included, Ir, Item, Play, Task};
@@ -49,6 +50,9 @@ pub struct Options {
     pub expand: bool,
     /// `-e` values, highest precedence.
     pub extra_vars: indexmap::IndexMap<String, crate::yaml::Node>,
+    /// The inventory (`-i`): the first host of each play gives the
+    /// variables include names are templated with.
+    pub inventory: Option<crate::inventory::Inventory>,
 }
 
 impl Options {
@@ -93,6 +97,9 @@ pub struct Loader {
     imported_handlers: Vec<Item>,
     /// The block being loaded holds an `import_role` (see `block_keywords`).
     imported_role_here: bool,
+    /// The inventory with the playbook's own `group_vars/`/`host_vars/`.
+    inventory: Option<crate::inventory::Inventory>,
+    templar: crate::template::Templar,
     /// `base`, canonical, and the relative names already computed.
     canonical_base: PathBuf,
     rel_cache: std::cell::RefCell<HashMap<PathBuf, String>>,
@@ -124,7 +131,16 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         imported_role_here: false,
         canonical_base: PathBuf::new(),
         rel_cache: Default::default(),
+        inventory: None,
+        templar: crate::template::Templar::new(),
     };
+    if opts.expand {
+        // Playbook group_vars/host_vars rank just above the inventory's.
+        let mut inv = opts.inventory.clone().unwrap_or_default();
+        if crate::inventory::vars::load_vars_files(&mut inv, &loader.base).is_ok() {
+            loader.inventory = Some(inv);
+        }
+    }
     loader.canonical_base = loader
         .base
         .canonicalize()

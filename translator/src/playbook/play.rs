@@ -148,6 +148,11 @@ impl Loader {
             dir: dir.to_path_buf(),
             handlers: false,
             stack: stack.to_vec(),
+            vars: if self.opts.expand {
+                self.play_layers(&own, &hosts, dir)
+            } else {
+                Default::default()
+            },
         };
         self.imported_handlers.clear();
         let section =

@@ -21,6 +21,8 @@ pub(super) struct RoleEntry {
     pub own: Own,
     pub tasks_from: Option<String>,
     pub handlers_from: Option<String>,
+    /// Role params: the entry's keys that are not keywords.
+    pub params: Own,
 }
 
 impl RoleEntry {
@@ -33,6 +35,7 @@ impl RoleEntry {
                 own: Own::new(),
                 tasks_from: None,
                 handlers_from: None,
+                params: Own::new(),
             }),
             Yaml::Map(m) => {
                 let name = m
@@ -55,11 +58,20 @@ impl RoleEntry {
                     })
                     .map(|(k, v)| (k.to_py_str(), v.clone()))
                     .collect();
+                let params = m
+                    .iter()
+                    .filter(|(k, _)| {
+                        let k = k.to_py_str();
+                        !keywords::is_role_keyword(&k) && k != "role" && k != "name"
+                    })
+                    .map(|(k, v)| (k.to_py_str(), v.clone()))
+                    .collect();
                 Ok(RoleEntry {
                     name,
                     own,
                     tasks_from: None,
                     handlers_from: None,
+                    params,
                 })
             }
             _ => Err(PlaybookError::new(
@@ -223,6 +235,11 @@ impl Loader {
             dir: role.path.join(subdir),
             handlers,
             stack: scope.stack.clone(),
+            vars: if self.opts.expand {
+                self.role_layers(&role, entry, &scope.vars)
+            } else {
+                scope.vars.clone()
+            },
         };
         if let Some(file) = self.role_file(&role.path, subdir, from) {
             let fdoc = self.file(&file)?;
@@ -240,6 +257,25 @@ impl Loader {
             out.push(self.role_complete(&role, &inner));
         }
         Ok(out)
+    }
+
+    /// A role's defaults (level 2), `vars/` (15) and params (20) on top
+    /// of `outer`.
+    fn role_layers(
+        &mut self,
+        role: &RoleFrame,
+        entry: &RoleEntry,
+        outer: &super::vars::Layers,
+    ) -> super::vars::Layers {
+        let mut layers = outer.clone();
+        for (sub, level) in [("defaults", 2u8), ("vars", 15)] {
+            if let Some(f) = self.role_file(&role.path, sub, None) {
+                if let Ok(doc) = self.file(&f) {
+                    layers = super::vars::with(&layers, level, super::vars::mapping(&doc.root));
+                }
+            }
+        }
+        super::vars::with(&layers, 20, entry.params.clone())
     }
 
     /// `Role.get_handler_blocks` for one applied role.

@@ -77,6 +77,8 @@ pub(super) struct Scope {
     pub handlers: bool,
     /// Files being imported, outermost first (loops).
     pub stack: Vec<PathBuf>,
+    /// The variables gathered so far (for `--expand`).
+    pub vars: super::vars::Layers,
 }
 
 impl Scope {
@@ -401,10 +403,12 @@ impl Loader {
             .get("name")
             .map(|n| n.value.to_py_str())
             .unwrap_or_default();
+        let block_vars = super::vars::vars_of(&own);
         let frame = self.new_block_frame(own, scope);
         let inner = Scope {
             parent: Some(frame.clone()),
             dep_chain: None,
+            vars: super::vars::with(&scope.vars, 16, block_vars),
             ..scope.clone()
         };
         let section = |key: &str, this: &mut Loader| -> Result<Vec<Item>, PlaybookError> {
@@ -794,6 +798,7 @@ impl Loader {
             own: Own::new(),
             tasks_from: arg("tasks_from"),
             handlers_from: arg("handlers_from"),
+            params: Own::new(),
         };
         let inner = Scope {
             parent: Some(frame),

@@ -1,0 +1,182 @@
+//! Variables a task sees before anything runs, in Ansible's order of
+//! precedence (the documented 22 levels), for templating include names:
+//!
+//! | level | source |
+//! |---|---|
+//! | 2 | role defaults (the role and its dependency chain) |
+//! | 3–10 | inventory and playbook `group_vars/` / `host_vars/` of the play's first host (`Inventory::host_vars`) |
+//! | 12, 14 | play `vars`, `vars_files` |
+//! | 15 | role `vars/` |
+//! | 16, 17 | block vars, task vars |
+//! | 20 | role params |
+//! | 21 | include params |
+//! | 22 | extra vars (`-e`) |
+//!
+//! Facts, registered results and `set_fact` are run-time data: a name that
+//! is not defined here is undefined, and a template that needs it cannot
+//! be resolved (the include keeps its candidates).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use super::task::Own;
+use super::Loader;
+use crate::inventory::Inventory;
+use crate::template::{LazyVars, Outcome, Value};
+use crate::yaml::{Node, Yaml};
+
+/// Variables from one source, at one level of precedence.
+#[derive(Debug, Clone)]
+pub(super) struct Layer {
+    pub level: u8,
+    pub vars: Arc<IndexMap<String, Node>>,
+}
+
+/// The layers a scope has gathered, outermost first.
+pub(super) type Layers = Arc<Vec<Layer>>;
+
+/// `layers` and one more (nothing added for an empty mapping).
+pub(super) fn with(layers: &Layers, level: u8, vars: IndexMap<String, Node>) -> Layers {
+    if vars.is_empty() {
+        return layers.clone();
+    }
+    let mut v = (**layers).clone();
+    v.push(Layer {
+        level,
+        vars: Arc::new(vars),
+    });
+    Arc::new(v)
+}
+
+/// The variables of a `vars:` keyword (a mapping, or a list of them).
+pub(super) fn vars_of(own: &Own) -> IndexMap<String, Node> {
+    let mut out = IndexMap::new();
+    let mut add = |n: &Node| {
+        if let Yaml::Map(m) = &n.value {
+            for (k, v) in m {
+                out.insert(k.to_py_str(), v.clone());
+            }
+        }
+    };
+    match own.get("vars").map(|v| &v.value) {
+        Some(Yaml::Seq(items)) => items.iter().for_each(&mut add),
+        Some(_) => add(&own["vars"]),
+        None => {}
+    }
+    out
+}
+
+/// A YAML file's top-level mapping (defaults, role vars, vars_files).
+pub(super) fn mapping(root: &Node) -> IndexMap<String, Node> {
+    match &root.value {
+        Yaml::Map(m) => m.iter().map(|(k, v)| (k.to_py_str(), v.clone())).collect(),
+        _ => IndexMap::new(),
+    }
+}
+
+impl Loader {
+    /// The layers a play starts with: its first host's inventory and
+    /// playbook group/host vars, its `vars` and `vars_files`, `-e`.
+    pub(super) fn play_layers(&mut self, own: &Own, hosts: &[String], dir: &Path) -> Layers {
+        let mut layers: Layers = Arc::new(Vec::new());
+        if let Some(inv) = &self.inventory {
+            if let Some(host) = first_host(inv, hosts) {
+                let vars = inv
+                    .host_vars(&host)
+                    .into_iter()
+                    .map(|(k, v)| (k, v.value))
+                    .collect();
+                layers = with(&layers, 3, vars);
+                let mut magic = IndexMap::new();
+                magic.insert(
+                    "inventory_hostname".to_string(),
+                    Node::new(Yaml::Str(host.clone()), Default::default()),
+                );
+                layers = with(&layers, 3, magic);
+            } else {
+                let vars = inv
+                    .group_vars_from_files("all")
+                    .into_iter()
+                    .map(|(k, v)| (k, v.value))
+                    .collect();
+                layers = with(&layers, 4, vars);
+            }
+        }
+        layers = with(&layers, 12, vars_of(own));
+        if let Some(Yaml::Seq(files)) = own.get("vars_files").map(|f| &f.value) {
+            for f in files {
+                let Some(name) = f.value.as_str() else {
+                    continue;
+                };
+                if name.contains("{{") {
+                    continue;
+                }
+                let path = dir.join(name);
+                if let Ok(doc) = self.file(&path) {
+                    layers = with(&layers, 14, mapping(&doc.root));
+                }
+            }
+        }
+        layers
+    }
+
+    /// Template `text` with the variables of `layers` (and `-e`): its
+    /// string value, or `None` when it needs run-time data or fails.
+    pub(super) fn render(&self, text: &str, layers: &Layers) -> Option<String> {
+        let mut sorted: Vec<&Layer> = layers.iter().collect();
+        sorted.sort_by_key(|l| l.level);
+        let mut b = LazyVars::builder(&self.templar);
+        for l in sorted {
+            for (k, v) in l.vars.iter() {
+                b = b.node(k, v.clone());
+            }
+        }
+        for (k, v) in &self.opts.extra_vars {
+            b = b.node(k, v.clone());
+        }
+        let scope = b.unknown("ansible_facts").unknown("hostvars").build();
+        match self.templar.template(text, &scope) {
+            Ok(Outcome::Known(Value::Str(s))) => Some(s.to_string()),
+            Ok(Outcome::Known(v)) => v
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| match v.to_json() {
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    serde_json::Value::Bool(b) => {
+                        Some(if b { "True" } else { "False" }.to_string())
+                    }
+                    _ => None,
+                }),
+            _ => None,
+        }
+    }
+}
+
+/// The host Ansible would take the play's variables from: the first
+/// inventory host of the first pattern term that names a group or host
+/// (run-time groups such as Kolla's `&enable_x_True` do not exist yet).
+fn first_host(inv: &Inventory, hosts: &[String]) -> Option<String> {
+    for pattern in hosts {
+        let sep = if pattern.contains(',') { ',' } else { ':' };
+        for term in pattern.split(sep).map(str::trim) {
+            if term.starts_with('!') || term.starts_with('&') || term.is_empty() {
+                continue;
+            }
+            if term == "all" || term == "*" {
+                if let Some(h) = inv.hosts.keys().next() {
+                    return Some(h.clone());
+                }
+            }
+            if inv.groups.contains_key(term) {
+                if let Some(h) = inv.group_hosts(term).into_iter().next() {
+                    return Some(h);
+                }
+            } else if inv.hosts.contains_key(term) {
+                return Some(term.to_string());
+            }
+        }
+    }
+    None
+}
