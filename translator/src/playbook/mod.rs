@@ -100,6 +100,11 @@ pub struct Loader {
     /// The inventory with the playbook's own `group_vars/`/`host_vars/`.
     inventory: Option<crate::inventory::Inventory>,
     templar: crate::template::Templar,
+    /// Each host's inventory variables, merged once.
+    host_vars:
+        std::cell::RefCell<HashMap<String, Arc<indexmap::IndexMap<String, crate::yaml::Node>>>>,
+    /// Templating scopes by layers (see `vars.rs`).
+    scopes: std::cell::RefCell<HashMap<usize, (vars::Layers, crate::template::LazyVars)>>,
     /// `base`, canonical, and the relative names already computed.
     canonical_base: PathBuf,
     rel_cache: std::cell::RefCell<HashMap<PathBuf, String>>,
@@ -133,6 +138,8 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         rel_cache: Default::default(),
         inventory: None,
         templar: crate::template::Templar::new(),
+        scopes: Default::default(),
+        host_vars: Default::default(),
     };
     if opts.expand {
         // Playbook group_vars/host_vars rank just above the inventory's.

@@ -83,12 +83,20 @@ impl Loader {
         let mut layers: Layers = Arc::new(Vec::new());
         if let Some(inv) = &self.inventory {
             if let Some(host) = first_host(inv, hosts) {
-                let vars = inv
-                    .host_vars(&host)
-                    .into_iter()
-                    .map(|(k, v)| (k, v.value))
-                    .collect();
-                layers = with(&layers, 3, vars);
+                let cached = self.host_vars.borrow().get(&host).cloned();
+                let vars = cached.unwrap_or_else(|| {
+                    let v: Arc<IndexMap<String, Node>> = Arc::new(
+                        inv.host_vars(&host)
+                            .into_iter()
+                            .map(|(k, v)| (k, v.value))
+                            .collect(),
+                    );
+                    self.host_vars.borrow_mut().insert(host.clone(), v.clone());
+                    v
+                });
+                let mut v = (*layers).clone();
+                v.push(Layer { level: 3, vars });
+                layers = Arc::new(v);
                 let mut magic = IndexMap::new();
                 magic.insert(
                     "inventory_hostname".to_string(),
@@ -125,18 +133,16 @@ impl Loader {
     /// Template `text` with the variables of `layers` (and `-e`): its
     /// string value, or `None` when it needs run-time data or fails.
     pub(super) fn render(&self, text: &str, layers: &Layers) -> Option<String> {
-        let mut sorted: Vec<&Layer> = layers.iter().collect();
-        sorted.sort_by_key(|l| l.level);
-        let mut b = LazyVars::builder(&self.templar);
-        for l in sorted {
-            for (k, v) in l.vars.iter() {
-                b = b.node(k, v.clone());
-            }
-        }
-        for (k, v) in &self.opts.extra_vars {
-            b = b.node(k, v.clone());
-        }
-        let scope = b.unknown("ansible_facts").unknown("hostvars").build();
+        // `-e` outranks everything: a template that only names extra
+        // variables needs no other scope (Kolla's `{{ kolla_action }}.yml`).
+        let scope = if names_in(text)
+            .iter()
+            .all(|n| self.opts.extra_vars.contains_key(n))
+        {
+            self.scope_for(&Layers::default())
+        } else {
+            self.scope_for(layers)
+        };
         match self.templar.template(text, &scope) {
             Ok(Outcome::Known(Value::Str(s))) => Some(s.to_string()),
             Ok(Outcome::Known(v)) => v
@@ -152,6 +158,99 @@ impl Loader {
             _ => None,
         }
     }
+}
+
+impl Loader {
+    /// The templating scope of `layers`, built once per set of layers (a
+    /// role's tasks share theirs) and kept: building one copies every
+    /// variable of Kolla's group_vars.
+    fn scope_for(&self, layers: &Layers) -> LazyVars {
+        let key = Arc::as_ptr(layers) as usize;
+        if let Some((_, s)) = self.scopes.borrow().get(&key) {
+            return s.clone();
+        }
+        let mut sorted: Vec<&Layer> = layers.iter().collect();
+        sorted.sort_by_key(|l| l.level);
+        let mut b = LazyVars::builder(&self.templar);
+        for l in sorted {
+            for (k, v) in l.vars.iter() {
+                b = b.node(k, v.clone());
+            }
+        }
+        for (k, v) in &self.opts.extra_vars {
+            b = b.node(k, v.clone());
+        }
+        let scope = b.unknown("ansible_facts").unknown("hostvars").build();
+        // The Arc is kept with the scope so that its address is not reused.
+        self.scopes
+            .borrow_mut()
+            .insert(key, (layers.clone(), scope.clone()));
+        scope
+    }
+}
+
+/// The names a template's expressions start with (a conservative
+/// over-approximation: every identifier inside `{{ }}` and `{% %}` that is
+/// not an attribute, a string or a keyword).
+fn names_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let inner = &rest[i + 1..];
+        let Some(close) = inner.find('}') else { break };
+        let expr = &inner[..close];
+        let mut chars = expr.char_indices().peekable();
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        while let Some((j, c)) = chars.next() {
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                prev = c;
+                continue;
+            }
+            if c == '\'' || c == '"' {
+                quote = Some(c);
+            } else if (c.is_ascii_alphabetic() || c == '_')
+                && !(prev.is_ascii_alphanumeric() || prev == '_' || prev == '.')
+            {
+                let mut end = j + c.len_utf8();
+                while let Some(&(k, d)) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '_' {
+                        end = k + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &expr[j..end];
+                if !matches!(
+                    word,
+                    "and"
+                        | "or"
+                        | "not"
+                        | "in"
+                        | "is"
+                        | "if"
+                        | "else"
+                        | "true"
+                        | "false"
+                        | "none"
+                        | "True"
+                        | "False"
+                        | "None"
+                ) {
+                    out.push(word.to_string());
+                }
+                prev = 'a';
+                continue;
+            }
+            prev = c;
+        }
+        rest = &inner[close + 1..];
+    }
+    out
 }
 
 /// The host Ansible would take the play's variables from: the first
@@ -179,4 +278,19 @@ fn first_host(inv: &Inventory, hosts: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_in;
+
+    #[test]
+    fn names_of_a_template() {
+        assert_eq!(names_in("{{ kolla_action }}.yml"), ["kolla_action"]);
+        assert_eq!(
+            names_in("{{ a.b | default('x y') }}-{% if c and not d.e %}{% endif %}"),
+            ["a", "default", "c", "d"]
+        );
+        assert_eq!(names_in("plain"), Vec::<String>::new());
+    }
 }
