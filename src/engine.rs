@@ -378,8 +378,6 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     if interrupted {
         commands.abort_all();
         while commands.join_next().await.is_some() {}
-        // Cancelled remote commands are being killed: let that finish.
-        hosts.wait_for_kills().await;
         journal
             .record(makespan, &RunRecord::RunInterrupted)
             .map_err(journal_err)?;
@@ -393,6 +391,8 @@ pub async fn run(runnable: &Runnable, opts: &RunOptions) -> Result<RunReport, En
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    // Cancelled remote commands are killed, the hosts' directories removed.
+    hosts.close().await;
     let finished = sem.is_finished();
     let blocked = if finished { Vec::new() } else { sem.blocked() };
     timeline.makespan = makespan.as_secs_f64();

@@ -3,6 +3,7 @@
 pub mod assembly;
 pub mod bench;
 pub mod bench_ir;
+pub mod bench_ssh;
 pub mod durations;
 pub mod engine;
 pub mod exec;

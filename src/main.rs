@@ -8,7 +8,7 @@ use concerto::engine::{self, RunOptions};
 use concerto::load::{self, Input};
 use concerto::perf::{self, Coordination};
 use concerto::placement::Hosts;
-use concerto::{bench, gantt, report};
+use concerto::{bench, bench_ssh, gantt, report};
 use indexmap::IndexMap;
 use miette::{IntoDiagnostic, Result, WrapErr};
 use std::io::IsTerminal;
@@ -141,6 +141,35 @@ enum Command {
         /// $CONCERTO_PYTHON, else on $PATH).
         #[arg(long, value_name = "PATH")]
         ansible_playbook: Option<PathBuf>,
+    },
+    /// Measure one remote action: our SSH executor vs ansible-playbook vs plain ssh, on a fleet.
+    BenchSsh {
+        /// An existing fleet's directory (`tests/hosts/fleet up 4`); without
+        /// it, a 4-host fleet is started and stopped at the end.
+        #[arg(long, value_name = "DIR")]
+        fleet: Option<PathBuf>,
+        /// Commands (`true`) per throughput run, spread over the hosts.
+        #[arg(long, default_value_t = 1000)]
+        commands: usize,
+        /// Commands in flight in total (evenly per host).
+        #[arg(long, default_value_t = 32)]
+        in_flight: usize,
+        /// Commands run one at a time, for the latency.
+        #[arg(long, default_value_t = 200)]
+        sequential: usize,
+        /// Repetitions of every measurement (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Tasks of the Ansible playbook.
+        #[arg(long, default_value_t = 10)]
+        tasks: usize,
+        /// New `ssh` connections per repetition.
+        #[arg(long, default_value_t = 20)]
+        ssh_commands: usize,
+        /// ansible-playbook (default: from $PATH, else beside $CONCERTO_PYTHON;
+        /// without one the Ansible column is skipped).
+        #[arg(long, value_name = "PATH")]
+        ansible: Option<PathBuf>,
     },
     /// Regenerate docs/results.md: theoretical gains over 300 seeded draws.
     Reproduce {
@@ -382,6 +411,34 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     .or_else(concerto::bench_ir::find_ansible_playbook),
             })?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchSsh {
+            fleet,
+            commands,
+            in_flight,
+            sequential,
+            repeat,
+            tasks,
+            ssh_commands,
+            ansible,
+        } => {
+            let finished = bench_ssh::run(&bench_ssh::Options {
+                fleet,
+                commands,
+                in_flight,
+                sequential,
+                repeat,
+                tasks,
+                ssh_commands,
+                ansible,
+            })?;
+            Ok(match finished {
+                bench_ssh::Finished::Done => ExitCode::SUCCESS,
+                bench_ssh::Finished::Interrupted => {
+                    eprintln!("bench-ssh: interrupted");
+                    ExitCode::from(130)
+                }
+            })
         }
         Command::Reproduce { output, draws } => {
             let md = concerto::results::reproduce(draws);

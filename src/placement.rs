@@ -216,11 +216,11 @@ impl Hosts {
         }
     }
 
-    /// Waits until cancelled remote commands are killed (after Ctrl-C).
-    pub async fn wait_for_kills(&self) {
-        for s in &self.ssh {
-            s.wait_for_kills().await;
-        }
+    /// Ends the run on every host: waits until cancelled remote commands
+    /// are killed (after Ctrl-C), then removes each host's private
+    /// directory (`Ssh::close`), all hosts at once.
+    pub async fn close(&self) {
+        futures_util::future::join_all(self.ssh.iter().map(|s| s.close())).await;
     }
 }
 

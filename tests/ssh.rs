@@ -104,6 +104,7 @@ async fn each_host_answers_with_its_hostname() {
         let r = ssh.exec(cmd("hostname")).await;
         assert_eq!(ok(&r), format!("h{}\n", i + 1));
         assert_eq!(ssh.host(), format!("h{}", i + 1));
+        ssh.close().await;
     }
     // The same through the fleet's ssh_config (-F) and a host name it knows.
     let ssh = Ssh::new(SshTarget {
@@ -113,6 +114,7 @@ async fn each_host_answers_with_its_hostname() {
         ..Default::default()
     });
     assert_eq!(ok(&ssh.exec(cmd("hostname")).await), "h3\n");
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,6 +160,9 @@ async fn many_commands_share_one_master_per_host() {
     for h in f.hosts() {
         assert_eq!(masters(&h.address), 1, "masters for {}", h.name);
     }
+    for s in ssh.iter() {
+        s.close().await;
+    }
     drop(ssh);
     for h in f.hosts() {
         eventually("masters stop with their Ssh", 5, || {
@@ -193,6 +198,28 @@ async fn data_env_and_quoting_survive() {
         })
         .await;
     assert_eq!(ok(&r), format!("{value}|a b|c'd|"));
+    // The private directory: 0700, empty between commands (a command that
+    // publishes nothing makes no file), gone after `close`.
+    let dir = ok(&ssh.exec(cmd(r#"dirname "$CONCERTO_OUTPUT""#)).await)
+        .trim()
+        .to_string();
+    assert!(dir.starts_with("/tmp/concerto-"), "{dir}");
+    let listing = ok(&ssh
+        .exec(cmd(&format!("stat -c %a {dir}; ls -A {dir}")))
+        .await)
+    .to_string();
+    assert_eq!(listing, "700\n");
+    ssh.close().await;
+    assert_eq!(
+        f.ssh_ok("h1", &format!("test -e {dir} && echo left || echo gone")),
+        "gone"
+    );
+    // A later command makes it again.
+    assert_eq!(
+        ok(&ssh.exec(cmd(r#"echo k=v >> "$CONCERTO_OUTPUT""#)).await),
+        ""
+    );
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,6 +239,7 @@ async fn a_failing_command_reports_its_status_and_stderr() {
     // A command killed by a signal.
     let r = ssh.exec(cmd("kill -9 $$")).await;
     assert_eq!(r.status, Status::Exited(137), "{r:?}");
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +269,7 @@ async fn a_timeout_kills_the_remote_command() {
     ssh.wait_for_kills().await;
     // The host is still fine.
     assert_eq!(ok(&ssh.exec(cmd("hostname")).await), "h1\n");
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,9 +278,17 @@ async fn cancelling_kills_the_remote_command() {
     let ssh = Arc::new(hosts(&f).remove(2));
     ssh.connect().await.unwrap();
     let marker = "sleep 30.2093";
+    let dir = ok(&ssh.exec(cmd(r#"dirname "$CONCERTO_OUTPUT""#)).await)
+        .trim()
+        .to_string();
     let run = {
         let ssh = ssh.clone();
-        tokio::spawn(async move { ssh.exec(cmd(&format!("{marker} & {marker}; wait"))).await })
+        tokio::spawn(async move {
+            ssh.exec(cmd(&format!(
+                r#"echo x=1 >> "$CONCERTO_OUTPUT"; {marker} & {marker}; wait"#
+            )))
+            .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(running(marker), "the command did not start within 0.5 s");
@@ -261,6 +298,9 @@ async fn cancelling_kills_the_remote_command() {
     eventually("the remote command is killed", 5, || !running(marker)).await;
     // As the host sees it (the bracket keeps pgrep from matching this shell).
     assert_eq!(f.ssh_ok("h3", "pgrep -c -f 'sleep 30[.]2093' || true"), "0");
+    // Its output file went with it (and the cancel file).
+    assert_eq!(f.ssh_ok("h3", &format!("ls -A {dir}")), "");
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,6 +327,7 @@ async fn a_stopped_host_is_unreachable_quickly() {
     // Back up: the next command connects again.
     f.start("h2");
     assert_eq!(ok(&ssh[1].exec(cmd("hostname")).await), "h2\n");
+    ssh[1].close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,6 +344,7 @@ async fn a_dead_master_is_replaced() {
     assert_eq!(ok(&ssh.exec(cmd("hostname")).await), "h4\n");
     let new = master_pids(address);
     assert!(new.len() == 1 && new != old, "{old:?} → {new:?}");
+    ssh.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,6 +390,7 @@ async fn a_frozen_host_times_out() {
     for s in &ssh[..2] {
         s.wait_for_kills().await;
         assert_eq!(ok(&s.exec(cmd("hostname")).await).trim(), s.host());
+        s.close().await;
     }
 }
 
@@ -382,4 +425,113 @@ async fn copy_writes_a_file_with_its_mode() {
         .await
         .unwrap_err();
     assert!(e.contains("No such file"), "{e}");
+}
+
+/// `concerto bench-ssh` with `args`; (exit code, stdout, stderr).
+fn bench_ssh(args: &[&str], ansible: bool) -> (Option<i32>, String, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_concerto"));
+    c.arg("bench-ssh").args(args);
+    // CI's ansible-core: the venv of $CONCERTO_PYTHON (.ci/python-env.sh).
+    if let Some(py) = std::env::var_os("CONCERTO_PYTHON").filter(|p| ansible && !p.is_empty()) {
+        c.arg("--ansible")
+            .arg(std::path::Path::new(&py).with_file_name("ansible-playbook"));
+    }
+    let out = c
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The benchmark on a small fleet prints our executor, ansible-playbook
+/// and plain ssh side by side, the ratios and the verdict, and leaves a
+/// fleet it did not start up. Needs ansible-playbook (beside
+/// `$CONCERTO_PYTHON`, as CI has it, or on `$PATH`): fails without.
+#[test]
+fn bench_ssh_prints_the_three_rows() {
+    let f = Fleet::up(2);
+    let dir = f.dir().to_str().unwrap().to_string();
+    let (code, stdout, stderr) = bench_ssh(
+        &[
+            "--fleet",
+            &dir,
+            "--commands",
+            "64",
+            "--repeat",
+            "1",
+            "--in-flight",
+            "8",
+            "--sequential",
+            "20",
+            "--ssh-commands",
+            "4",
+            "--tasks",
+            "3",
+        ],
+        true,
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for name in [
+        "concerto (exec::ssh, multiplexed)",
+        "ansible-playbook (command: true)",
+        "ssh host true (new connection)",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}:\n{stdout}"));
+        assert!(
+            !row.contains("skipped"),
+            "ansible-playbook was not found: set CONCERTO_PYTHON \
+             (`eval \"$(.ci/python-env.sh | tail -n1)\"`) or put it on PATH\n{stdout}"
+        );
+        // per action, one at a time: milliseconds.
+        assert_eq!(row.matches(" ms").count(), 2, "{row}");
+    }
+    for line in [
+        "ansible per task vs concerto: ",
+        "plain ssh vs concerto: ",
+        "target ≤ 5.00 ms per action with multiplexing: ",
+        "2 hosts (h1 h2)",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in\n{stdout}");
+    }
+    assert!(f.status().values().all(|s| s == "up"), "{:?}", f.status());
+}
+
+/// Without `--fleet`, the benchmark starts a fleet of its own and stops it
+/// even when it fails (here: more commands in flight than the hosts'
+/// `MaxSessions`, 100); errors are diagnostics with a hint, not panics.
+#[test]
+fn bench_ssh_stops_its_own_fleet_even_on_error() {
+    let (code, stdout, stderr) = bench_ssh(
+        &["--commands", "2000", "--in-flight", "1000", "--repeat", "1"],
+        false,
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("MaxSessions"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let dir = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bench-ssh: started a fleet in "))
+        .unwrap_or_else(|| panic!("no fleet started:\n{stderr}"));
+    assert!(!std::path::Path::new(dir).exists(), "{dir} is left");
+
+    let (code, _, stderr) = bench_ssh(&["--fleet", "/nonexistent", "--repeat", "1"], false);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is not a fleet directory") && stderr.contains("help"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = bench_ssh(&["--ansible", "/nonexistent/ansible-playbook"], false);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--ansible /nonexistent/ansible-playbook"),
+        "{stderr}"
+    );
 }

@@ -1,13 +1,18 @@
 //! Running commands on this machine.
 
-use super::{unwrap_output, wrap, BoxFuture, Connection, Reply, Request, Status};
+use super::{shell_quote, unwrap_output, wrap, BoxFuture, Connection, Reply, Request, Status};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// The local machine. Each command runs in a process group of its own,
 /// killed whole when the command is cancelled or times out.
 #[derive(Debug, Default)]
 pub struct Local {
     calls: AtomicU64,
+    /// The wrappers' private directory (mode 0700; removed on drop), made
+    /// by the first command.
+    dir: OnceLock<Result<tempfile::TempDir, String>>,
 }
 
 impl Local {
@@ -53,6 +58,16 @@ impl Local {
     }
 }
 
+/// Removes the output file of a command that was cancelled or timed out
+/// (the wrapper removes it when it ends by itself).
+struct OutputFile(PathBuf);
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Kills a process group when dropped while armed: on cancellation
 /// (the future is dropped) and on timeout. Disarmed when the command exits
 /// by itself, so daemons it started in the background live on.
@@ -85,10 +100,26 @@ impl Connection for Local {
     }
 
     fn exec(&self, req: Request) -> BoxFuture<'_, Reply> {
-        let nonce =
-            self.calls.fetch_add(1, Ordering::Relaxed) ^ ((std::process::id() as u64) << 32);
+        let nonce = self.calls.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
-            let (script, marker) = wrap(&req, nonce);
+            let dir = match self.dir.get_or_init(|| {
+                tempfile::Builder::new()
+                    .prefix("concerto-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a private temporary directory: {e}"))
+            }) {
+                Ok(d) => d.path(),
+                Err(e) => return Reply::failed(Status::Failed(e.clone())),
+            };
+            let Some(quoted) = dir.to_str().map(shell_quote) else {
+                return Reply::failed(Status::Failed(format!(
+                    "the temporary directory {} is not UTF-8",
+                    dir.display()
+                )));
+            };
+            let (script, marker) = wrap(&req, nonce, &quoted);
+            // Dropped after the group guard below: the group is killed first.
+            let _output = OutputFile(dir.join(format!("{nonce:016x}.out")));
             let child = tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(&script)

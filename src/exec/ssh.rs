@@ -16,25 +16,34 @@
 //! (`Session::new_native_mux`): dropping it stops the master.
 //!
 //! Commands run inside the transport-independent wrapper of [`super`]
-//! ([`wrap_killable`]). A command whose future is dropped (Ctrl-C) or that
-//! times out is killed on the host: the multiplexing protocol cannot signal
-//! a remote process, so a task runs [`kill_script`] over the same master.
-//! [`Ssh::wait_for_kills`] waits for those tasks (call it before exiting).
+//! ([`wrap`]), with a private directory per `Ssh` on the host (made by the
+//! first command; [`Ssh::close`] removes it). A command whose future is
+//! dropped (Ctrl-C) or that times out is killed on the host: the
+//! multiplexing protocol cannot signal a remote process, so a task runs
+//! [`kill_script`] over the same master. [`Ssh::wait_for_kills`] waits for
+//! those tasks; [`Ssh::close`] does too, then removes the directory (call
+//! it before exiting).
+//!
+//! What a command costs on the host: sshd's session, the login shell
+//! (`-c`, which execs `sh -c` with the wrapper: running the wrapper in the
+//! login shell itself was not faster with bash, whose forks cost more than
+//! dash's, and would break with csh or fish), the user's `sh -c`. Nothing
+//! else, unless the command publishes data (`docs/test-hosts.md`).
 //!
 //! At most `max_sessions` commands (default 8) run at once per host: sshd's
 //! `MaxSessions` (10 by default on Debian) limits the channels of one
 //! connection, and two more are kept for kills.
 
 use super::{
-    kill_script, shell_quote, unwrap_output, wrap_killable, BoxFuture, Connection, Reply, Request,
-    Status,
+    kill_script, private_dir, remove_dir_script, shell_quote, unwrap_output, wrap, BoxFuture,
+    Connection, Reply, Request, Status,
 };
 use openssh::{Session, Stdio};
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -376,11 +385,19 @@ pub struct Ssh {
     calls: AtomicU64,
     seed: std::collections::hash_map::RandomState,
     kills: Mutex<Vec<JoinHandle<()>>>,
+    /// The private directory on the host (a shell word), and whether a
+    /// command may have made it.
+    dir: String,
+    dir_used: AtomicBool,
 }
 
 impl Ssh {
     pub fn new(target: SshTarget) -> Ssh {
+        let seed = std::collections::hash_map::RandomState::new();
+        let dir = private_dir(seed.hash_one(u64::MAX));
         Ssh {
+            dir,
+            dir_used: AtomicBool::new(false),
             target,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             slots: Semaphore::new(DEFAULT_MAX_SESSIONS),
@@ -388,7 +405,7 @@ impl Ssh {
             master: tokio::sync::Mutex::new(MasterState::default()),
             attempts: AtomicU64::new(0),
             calls: AtomicU64::new(0),
-            seed: Default::default(),
+            seed,
             kills: Mutex::new(Vec::new()),
         }
     }
@@ -426,6 +443,40 @@ impl Ssh {
             }
             for h in pending {
                 let _ = h.await;
+            }
+        }
+    }
+
+    /// Waits for the kills ([`Ssh::wait_for_kills`]), then removes the
+    /// private directory from the host, if a command made it and the
+    /// master is still up (a later command would make it again). Call it
+    /// before exiting; without it an empty directory stays in the host's
+    /// temporary directory.
+    pub async fn close(&self) {
+        self.wait_for_kills().await;
+        if !self.dir_used.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let Some(master) = self.master.lock().await.current.clone() else {
+            return;
+        };
+        let cmdline = remote_command(&self.target, &remove_dir_script(&self.dir));
+        let mut cmd = Session::to_raw_command(master.session.clone(), &cmdline);
+        let run = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match tokio::time::timeout(self.connect_timeout, run).await {
+            Ok(Ok(s)) if s.success() => {}
+            Ok(Ok(s)) => {
+                tracing::debug!(host = %self.target.name, "removing the private directory: {s}")
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(host = %self.target.name, "removing the private directory: {}", chain(&e))
+            }
+            Err(_) => {
+                tracing::debug!(host = %self.target.name, "removing the private directory: timed out")
             }
         }
     }
@@ -669,7 +720,7 @@ impl Ssh {
             tracing::warn!(host = %self.target.name, "no runtime: a cancelled command is left running");
             return;
         };
-        let cmdline = remote_command(&self.target, &kill_script(nonce));
+        let cmdline = remote_command(&self.target, &kill_script(nonce, &self.dir));
         let slots = self.kill_slots.clone();
         // The kill script may wait 2 s for a wrapper that has not started.
         let limit = self.connect_timeout + Duration::from_secs(3);
@@ -748,8 +799,9 @@ impl Connection for Ssh {
     fn exec(&self, req: Request) -> BoxFuture<'_, Reply> {
         Box::pin(async move {
             let nonce = self.nonce();
-            let (script, marker) = wrap_killable(&req, nonce);
+            let (script, marker) = wrap(&req, nonce, &self.dir);
             let cmdline = remote_command(&self.target, &script);
+            self.dir_used.store(true, Ordering::Release);
             let _slot = self.slots.acquire().await.expect("never closed");
             let run = self.run(&cmdline, nonce);
             let done = match req.timeout {

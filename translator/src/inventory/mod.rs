@@ -171,6 +171,17 @@ pub const INTERNAL_STATIC_VARS: &[&str] = &[
 /// Host names Ansible treats as the controller (`C.LOCALHOST`).
 const LOCALHOST: &[&str] = &["127.0.0.1", "localhost", "::1"];
 
+/// `h1,h2,`: those hosts, ungrouped.
+fn host_list(list: &str) -> Result<Inventory, InventoryError> {
+    let mut inv = Inventory::new();
+    for h in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        inv.add_host(h, Some("ungrouped"), None, None)
+            .map_err(|e| InventoryError::new(InventoryErrorKind::HostPattern, e))?;
+    }
+    inv.reconcile()?;
+    Ok(inv)
+}
+
 /// Load an inventory file as `ansible-inventory -i PATH` would, with the
 /// `group_vars/` and `host_vars/` next to it.
 ///
@@ -181,6 +192,10 @@ const LOCALHOST: &[&str] = &["127.0.0.1", "localhost", "::1"];
 /// (which takes any file but `.toml`). When both fail, the error holds
 /// both reasons.
 pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+    // `-i h1,h2,` (Ansible's host_list plugin): not a file, a list.
+    if let Some(list) = path.to_str().filter(|s| s.contains(',') && !path.exists()) {
+        return host_list(list);
+    }
     let meta = std::fs::metadata(path).map_err(|e| InventoryError::io(path, &e))?;
     if meta.is_dir() {
         return Err(InventoryError::new(
