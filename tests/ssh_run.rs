@@ -127,7 +127,7 @@ fn client_server_deploys_on_the_fleet() {
 
 #[test]
 fn client_server_maintenance_on_the_fleet() {
-    let f = Fleet::up(3);
+    let f = Fleet::up(4);
     let dir = tmp();
     let journal = dir.path().join("j.jsonl");
     let (out, _) = run(&f, "examples/ssh/maintenance.concerto", &journal, &[]);
@@ -136,7 +136,7 @@ fn client_server_maintenance_on_the_fleet() {
     assert_eq!(file_on(&f, "h1", "/srv/server/version"), "2\n");
     f.ssh_ok("h1", "test -f /srv/server/cleaned");
     f.ssh_ok("h1", "kill -0 \"$(cat /srv/server/server.pid)\"");
-    for h in ["h2", "h3"] {
+    for h in ["h2", "h3", "h4"] {
         assert_eq!(
             file_on(&f, h, "/srv/client/page.html"),
             "hello from h1, version 2\n"
