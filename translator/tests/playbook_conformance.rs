@@ -27,6 +27,18 @@ fn oracle_ir(
     extra: &[&str],
     expand: bool,
 ) -> Value {
+    oracle_ir_with(python, playbook, inventory, extra, expand, None)
+}
+
+/// The oracle's IR, with `ANSIBLE_COLLECTIONS_PATH` when given.
+fn oracle_ir_with(
+    python: &Path,
+    playbook: &Path,
+    inventory: &str,
+    extra: &[&str],
+    expand: bool,
+    collections: Option<&Path>,
+) -> Value {
     let mut cmd = Command::new(python);
     cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
     if expand {
@@ -34,6 +46,9 @@ fn oracle_ir(
     }
     for e in extra {
         cmd.args(["-e", e]);
+    }
+    if let Some(c) = collections {
+        cmd.env("ANSIBLE_COLLECTIONS_PATH", c);
     }
     // Run away from any ansible.cfg of the repository.
     cmd.current_dir(std::env::temp_dir());
@@ -231,8 +246,7 @@ fn zabbix_and_mongodb_roles_match_ansible() {
     std::fs::write(&site, text).unwrap();
     for expand in [false, true] {
         let mine = ours_with(&site, &[], expand, vec![colls.clone()]);
-        let mut cmd_env = vec![("ANSIBLE_COLLECTIONS_PATH", colls.clone())];
-        let oracle = oracle_ir_env(&o.python, &site, "localhost,", &mut cmd_env, expand);
+        let oracle = oracle_ir_with(&o.python, &site, "localhost,", &[], expand, Some(&colls));
         let what = if expand { "expanded" } else { "static" };
         assert_same(
             &format!("zabbix and mongodb roles ({what})"),
@@ -259,31 +273,6 @@ fn tempfile_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("concerto-conformance-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn oracle_ir_env(
-    python: &Path,
-    playbook: &Path,
-    inventory: &str,
-    env: &mut Vec<(&str, PathBuf)>,
-    expand: bool,
-) -> Value {
-    let mut cmd = Command::new(python);
-    cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
-    if expand {
-        cmd.arg("--expand");
-    }
-    cmd.current_dir(std::env::temp_dir());
-    for (k, v) in env.drain(..) {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("the oracle runs");
-    assert!(
-        out.status.success(),
-        "the oracle failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the oracle writes JSON")
 }
 
 fn count_tasks_deep(ir: &Value) -> usize {

@@ -124,7 +124,7 @@ impl From<Box<YamlError>> for InventoryError {
     }
 }
 
-fn labels(at: Option<&Located>) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+pub(crate) fn labels(at: Option<&Located>) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
     at.map(|a| {
         Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
             Some(a.label.clone()),

@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::Value;
 
+pub(crate) use error::labels;
 pub use error::{InventoryError, InventoryErrorKind, InventoryWarning, Located};
 pub use pattern::{expand_hostpattern, MAX_HOSTS_PER_PATTERN};
 pub use pyliteral::{literal_eval, Literal};

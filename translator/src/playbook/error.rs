@@ -117,12 +117,7 @@ impl Diagnostic for PlaybookError {
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.at.as_deref().map(|a| {
-            Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-                Some(a.label.clone()),
-                a.span,
-            ))) as Box<dyn Iterator<Item = LabeledSpan>>
-        })
+        crate::inventory::labels(self.at.as_deref())
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.at

@@ -281,6 +281,18 @@ pub(super) fn normalize(k: &str, v: Value) -> Value {
     Value::Array(list)
 }
 
+/// The items of a task list (`null` is an empty one).
+fn task_list<'n>(list: &'n Node, src: &Source) -> Result<&'n [Node], PlaybookError> {
+    match &list.value {
+        Yaml::Seq(v) => Ok(v),
+        Yaml::Null => Ok(&[]),
+        _ => Err(
+            structure(src, list, "a task list must be a list", "not a list")
+                .help("write the tasks as a YAML list: `- name: ...`"),
+        ),
+    }
+}
+
 fn structure(src: &Source, node: &Node, msg: impl Into<String>, label: &str) -> PlaybookError {
     PlaybookError::new(PlaybookErrorKind::Structure, msg).at(src, node, label)
 }
@@ -298,16 +310,7 @@ impl Loader {
         scope: &Scope,
     ) -> Result<Vec<Item>, PlaybookError> {
         let src = &doc.source;
-        let items = match &list.value {
-            Yaml::Seq(v) => v,
-            Yaml::Null => return Ok(Vec::new()),
-            _ => {
-                return Err(
-                    structure(src, list, "a task list must be a list", "not a list")
-                        .help("write the tasks as a YAML list: `- name: ...`"),
-                )
-            }
-        };
+        let items = task_list(list, src)?;
         let mut out = Vec::new();
         let mut run: Vec<Node> = Vec::new();
         for ds in items {
@@ -444,16 +447,7 @@ impl Loader {
         scope: &Scope,
     ) -> Result<Vec<Item>, PlaybookError> {
         let src = &doc.source;
-        let items = match &list.value {
-            Yaml::Seq(v) => v,
-            Yaml::Null => return Ok(Vec::new()),
-            _ => {
-                return Err(
-                    structure(src, list, "a task list must be a list", "not a list")
-                        .help("write the tasks as a YAML list: `- name: ...`"),
-                )
-            }
-        };
+        let items = task_list(list, src)?;
         let mut out = Vec::new();
         for ds in items {
             let Yaml::Map(m) = &ds.value else {
