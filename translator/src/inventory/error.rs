@@ -26,6 +26,15 @@ impl Located {
         }
     }
 
+    /// Where a YAML error points.
+    pub fn of_yaml_error(e: &YamlError) -> Located {
+        Located {
+            src: e.src.clone(),
+            span: e.span,
+            label: e.label.clone(),
+        }
+    }
+
     /// `file:line:col`.
     pub fn position(&self) -> String {
         format!("{}:{}:{}", self.src.name(), self.span.line, self.span.col)
@@ -113,11 +122,7 @@ impl From<Box<YamlError>> for InventoryError {
         InventoryError {
             kind: InventoryErrorKind::Yaml,
             message: e.message.clone(),
-            at: Some(Box::new(Located {
-                src: e.src.clone(),
-                span: e.span,
-                label: e.label.clone(),
-            })),
+            at: Some(Box::new(Located::of_yaml_error(&e))),
             help: e.help.clone(),
             related: Vec::new(),
         }

@@ -88,11 +88,7 @@ impl From<Box<YamlError>> for PlaybookError {
         PlaybookError {
             kind: PlaybookErrorKind::Yaml,
             message: e.message.clone(),
-            at: Some(Box::new(Located {
-                src: e.src.clone(),
-                span: e.span,
-                label: e.label.clone(),
-            })),
+            at: Some(Box::new(Located::of_yaml_error(&e))),
             help: e.help.clone(),
         }
     }

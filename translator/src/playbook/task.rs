@@ -281,15 +281,24 @@ pub(super) fn normalize(k: &str, v: Value) -> Value {
     Value::Array(list)
 }
 
-/// The items of a task list (`null` is an empty one).
+/// The items of a task list (`null` is an empty one), each a mapping.
 fn task_list<'n>(list: &'n Node, src: &Source) -> Result<&'n [Node], PlaybookError> {
-    match &list.value {
-        Yaml::Seq(v) => Ok(v),
-        Yaml::Null => Ok(&[]),
-        _ => Err(
-            structure(src, list, "a task list must be a list", "not a list")
-                .help("write the tasks as a YAML list: `- name: ...`"),
+    let items: &[Node] = match &list.value {
+        Yaml::Seq(v) => v,
+        Yaml::Null => &[],
+        _ => {
+            return Err(
+                structure(src, list, "a task list must be a list", "not a list")
+                    .help("write the tasks as a YAML list: `- name: ...`"),
+            )
+        }
+    };
+    match items.iter().find(|ds| !matches!(ds.value, Yaml::Map(_))) {
+        Some(ds) => Err(
+            structure(src, ds, "a task must be a mapping", "not a mapping")
+                .help("each item of a task list is a mapping with a name and a module"),
         ),
+        None => Ok(items),
     }
 }
 
@@ -314,12 +323,6 @@ impl Loader {
         let mut out = Vec::new();
         let mut run: Vec<Node> = Vec::new();
         for ds in items {
-            if !matches!(ds.value, Yaml::Map(_)) {
-                return Err(
-                    structure(src, ds, "a task must be a mapping", "not a mapping")
-                        .help("each item of a task list is a mapping with a name and a module"),
-                );
-            }
             if is_block(ds) {
                 if !run.is_empty() {
                     out.push(self.implicit_block(std::mem::take(&mut run), doc, scope)?);
@@ -451,10 +454,7 @@ impl Loader {
         let mut out = Vec::new();
         for ds in items {
             let Yaml::Map(m) = &ds.value else {
-                return Err(
-                    structure(src, ds, "a task must be a mapping", "not a mapping")
-                        .help("each item of a task list is a mapping with a name and a module"),
-                );
+                unreachable!("task_list checked that every item is a mapping");
             };
             if m.contains_key("block") {
                 // A handlers list may hold blocks; their tasks may not.
