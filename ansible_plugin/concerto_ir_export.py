@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 from ansible import constants as C
 from ansible import context as ansible_context
-from ansible._internal._datatag._tags import Origin
+from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
 from ansible._internal._templating._engine import TemplateEngine
 from ansible.cli import CLI
 from ansible.errors import AnsibleError
@@ -365,9 +365,11 @@ class Exporter:
         task_blocks = play.compile()
 
         context = ExpandContext(play=play, host=None, stack=())
-        if self.expander:
-            context = self.expander.context_for(play)
-        return {
+        reach = self.expander.reach if self.expander else None
+        if reach:
+            targets = reach.enter_play(play)
+            context = self.expander.context_for(play, targets)
+        node = {
             'name': play_name(play),
             'file': self.paths.show(file),
             'line': line,
@@ -375,8 +377,12 @@ class Exporter:
             'keywords': keywords,
             'roles': role_names,
             'tasks': [self.export_node(b, context) for b in task_blocks],
-            'handlers': [self.export_node(b, context) for b in handler_blocks],
+            'handlers': [self.export_node(b, context._replace(handlers=True)) for b in handler_blocks],
         }
+        if reach:
+            reach.leave_play()
+            node['targets'] = targets
+        return node
 
     # -- nodes ---------------------------------------------------------------
 
@@ -412,8 +418,19 @@ class Exporter:
             'role': role_name(task),
             'keywords': keywords_of(task, NODE_KEYWORDS),
         }
-        if self.expander and is_dynamic_include(task):
-            node.update(self.expander.expand(task, context))
+        if self.expander:
+            reach = self.expander.reach
+            if 'when' in node['keywords'] and file is not None and not context.handlers:
+                node['when_result'], why = reach.decide(task, context)
+                if why:
+                    node['when_error'] = why
+            # A handler may run (when notified): what it does counts.
+            reach.after(task, context, node.get('when_result', True))
+            if is_dynamic_include(task):
+                gated = node.get('when_result') is False
+                reach.gate += gated
+                node.update(self.expander.expand(task, context))
+                reach.gate -= gated
         return node
 
 
@@ -448,6 +465,152 @@ class ExpandContext(t.NamedTuple):
     play: t.Any
     host: t.Any            # Host whose vars are used (first_host or stand_in_host)
     stack: tuple           # keys of the includes being expanded (loop guard)
+    handlers: bool = False  # exporting the play's handlers
+
+
+class Reach:
+    """What a run would reach, before anything runs (`targets`, `when_result`).
+
+    The oracle of translator/src/playbook/reach.rs, with ansible-core's own
+    pieces: plays' patterns through InventoryManager.get_hosts, group_by
+    through InventoryManager.add_dynamic_group (as the strategy applies its
+    result), conditions through TemplateEngine.evaluate_conditional, loop
+    items as TaskExecutor._get_loop_items gets them. Variables are
+    VariableManager.get_vars of the play's first target, with the play's
+    targets as the play hosts. Nothing ran, so registered results and facts
+    are undefined here: a condition that needs one fails, and is reported
+    unknown (None), like one that fails for any other reason. Each
+    condition of a list is evaluated on its own: a known False one decides.
+    """
+
+    def __init__(self, setup: AnsibleSetup) -> None:
+        self.setup = setup
+        self.gate = 0            # > 0 inside what does not run
+        self.targets: list[str] | None = None
+
+    def enter_play(self, play: t.Any) -> list[str] | None:
+        self.targets = self.play_targets(play)
+        self.play_gated = self.targets == []
+        self.gate += self.play_gated
+        return self.targets
+
+    def leave_play(self) -> None:
+        self.gate -= self.play_gated
+
+    def play_targets(self, play: t.Any) -> list[str] | None:
+        """Hosts the play's patterns select now, in inventory order."""
+        inventory = self.setup.inventory
+        try:
+            templar = TemplateEngine(loader=self.setup.loader,
+                                     variables=self.setup.variable_manager.get_vars(play=play))
+            patterns = [str(p) for p in templar.template(host_patterns(play))]
+            inventory.clear_pattern_cache()
+            hosts = inventory.get_hosts(patterns)
+        except AnsibleError:
+            return None
+        order = {name: i for i, name in enumerate(inventory.hosts)}
+        return sorted((h.name for h in hosts), key=lambda n: order.get(n, len(order)))
+
+    def variables(self, play: t.Any, host: t.Any, task: t.Any) -> dict:
+        hosts = list(self.targets or [])
+        return self.setup.variable_manager.get_vars(play=play, host=host, task=task,
+                                                    _hosts=hosts, _hosts_all=hosts)
+
+    def conditions(self, conditions: list, variables: dict) -> tuple[bool | None, str | None]:
+        """Each condition alone: False if one is False, None (with the
+        first error) if one fails."""
+        error = None
+        for condition in conditions:
+            try:
+                engine = TemplateEngine(loader=self.setup.loader, variables=variables)
+                if not engine.evaluate_conditional(condition):
+                    return False, None
+            except Exception as ex:  # pylint: disable=broad-except
+                error = error or _first_line(ex)  # at run time: defined once something ran
+        return (None, error) if error else (True, None)
+
+    def loop_items(self, task: t.Any, variables: dict) -> list | None:
+        """The loop's items (None without a loop); raises when not static."""
+        templar = TemplateEngine(loader=self.setup.loader, variables=variables)
+        if task.loop_with:
+            terms = templar.template(task.loop)
+            if not isinstance(terms, list):
+                terms = [terms]
+            expression = TrustedAsTemplate().tag(f'query({task.loop_with!r}, *__concerto_terms)')
+            items = templar.evaluate_expression(expression, local_variables={'__concerto_terms': terms})
+        elif task.loop is not None:
+            items = templar.template(task.loop)
+        else:
+            return None
+        if not isinstance(items, list):
+            raise AnsibleError('loop items are not a list')
+        return items
+
+    @staticmethod
+    def loop_var(task: t.Any) -> str:
+        return task.loop_control.loop_var if task.loop_control else 'item'
+
+    def decide(self, task: t.Any, context: 'ExpandContext') -> tuple[bool | None, str | None]:
+        """The task's `when` over its loop items: any item True, all False.
+
+        With items not known, the conditions are evaluated with the loop
+        variable bound to a value no template can use: only those that do
+        not read it decide (False whatever the items).
+        """
+        variables = self.variables(context.play, context.host, task)
+        try:
+            items = self.loop_items(task, variables)
+        except Exception as ex:  # pylint: disable=broad-except
+            unusable = dict(variables, **{self.loop_var(task): _NotAnItem()})
+            r, _ = self.conditions(task.when, unusable)
+            return (False, None) if r is False else (None, f'loop items: {_first_line(ex)}')
+        if items is None:
+            return self.conditions(task.when, variables)
+        result: bool | None = False
+        why = None
+        for item in items:
+            r, error = self.conditions(task.when, dict(variables, **{self.loop_var(task): item}))
+            if r is True:
+                return True, None
+            if r is None:
+                result, why = None, why or error
+        return result, why
+
+    def after(self, task: t.Any, context: 'ExpandContext', when_result: bool | None) -> None:
+        """A group_by that may run adds its groups, per target and item."""
+        if self.gate or when_result is False or task.action not in GROUP_BY:
+            return
+        inventory = self.setup.inventory
+        for name in self.targets or []:
+            host = inventory.get_host(name)
+            variables = self.variables(context.play, host, task)
+            try:
+                items = self.loop_items(task, variables)
+            except Exception:  # pylint: disable=broad-except
+                continue
+            for item in [None] if items is None else items:
+                v = variables if items is None else dict(variables, **{self.loop_var(task): item})
+                if self.conditions(task.when, v)[0] is False:
+                    continue
+                templar = TemplateEngine(loader=self.setup.loader, variables=v)
+                parents = task.args.get('parents', ['all'])
+                try:
+                    key = templar.template(task.args['key'])
+                    parents = [templar.template(p) for p in ([parents] if isinstance(parents, str) else parents)]
+                except Exception:  # pylint: disable=broad-except
+                    continue
+                inventory.add_dynamic_group(host, {
+                    'add_group': str(key).replace(' ', '-'),
+                    'parent_groups': [str(p).replace(' ', '-') for p in parents],
+                })
+        inventory.clear_pattern_cache()
+
+
+GROUP_BY = ('group_by', 'ansible.builtin.group_by', 'ansible.legacy.group_by')
+
+
+class _NotAnItem:
+    """A loop item not known statically: ansible's templating refuses it."""
 
 
 class NotStatic(Exception):
@@ -491,9 +654,11 @@ class Expander:
         self.exporter = exporter
         self.verbose = verbose
         self.strategy = _StaticStrategy(setup.loader, setup.variable_manager)
+        self.reach = Reach(setup)
 
-    def context_for(self, play: t.Any) -> ExpandContext:
-        host = first_host(play, self.setup) or stand_in_host(self.setup)
+    def context_for(self, play: t.Any, targets: list[str] | None = None) -> ExpandContext:
+        host = (self.setup.inventory.get_host(targets[0]) if targets else None) \
+            or first_host(play, self.setup) or stand_in_host(self.setup)
         if self.verbose:
             print(f'concerto_ir_export: play {play_name(play)!r}: variables of host {host.name!r}',
                   file=sys.stderr)
@@ -531,7 +696,7 @@ class Expander:
 
     def task_vars(self, task: t.Any, context: ExpandContext) -> dict:
         """Variables the task would see before any task ran (no facts)."""
-        return self.setup.variable_manager.get_vars(play=context.play, host=context.host, task=task)
+        return self.reach.variables(context.play, context.host, task)
 
     def templated_args(self, task: t.Any, context: ExpandContext) -> dict:
         """The include's args rendered as the TaskExecutor would render them.
@@ -617,7 +782,7 @@ class Expander:
         return {'included': {
             'file': shown,
             'tasks': [self.exporter.export_node(b, inner) for b in blocks],
-            'handlers': [self.exporter.export_node(b, inner) for b in handler_blocks],
+            'handlers': [self.exporter.export_node(b, inner._replace(handlers=True)) for b in handler_blocks],
         }}
 
     @staticmethod

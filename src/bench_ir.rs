@@ -72,6 +72,16 @@ pub fn run(b: &BenchIr) -> Result<()> {
         tasks,
         ir.plays.len()
     );
+    if let Some(r) = ir.reach() {
+        println!(
+            "{:<44} {:>10} {:>8}   ({} more depend on run-time data, {} skipped before anything runs)",
+            "  of which a run would reach",
+            "",
+            r.run + r.unknown,
+            r.unknown,
+            r.skipped
+        );
+    }
     if let Some(ap) = &b.ansible_playbook {
         let (theirs, listed) = list_tasks(
             ap,

@@ -252,46 +252,27 @@ fn connect_timeout(vars: &Map<String, Value>) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// The hosts an Ansible host pattern selects, in inventory order:
-/// `a:b` or `a,b` union, `&x` intersection, `!x` exclusion (applied in
-/// that order, as Ansible does); each term a group, a host, `all`/`*`, or a
-/// shell-style glob over both. `Err((label, help))` when it selects no
-/// host or uses a form not supported here.
+/// The hosts an Ansible host pattern selects, in inventory order
+/// (`inventory::select`). `Err((label, help))` when a term names no host or
+/// group, the pattern selects no host, or it uses a form not supported.
 pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, (String, String)> {
-    let terms: Vec<&str> = if pattern.contains(',') {
-        pattern.split(',')
-    } else {
-        pattern.split(':')
-    }
-    .map(str::trim)
-    .filter(|t| !t.is_empty())
-    .collect();
-    let mut chosen: Vec<String> = Vec::new();
-    let order = |t: &&str| match t.as_bytes().first() {
-        Some(b'&') => 1,
-        Some(b'!') => 2,
-        _ => 0,
-    };
-    let mut sorted = terms.clone();
-    sorted.sort_by_key(|t| order(t));
-    for t in sorted {
-        let (op, name) = match t.as_bytes()[0] {
-            b'&' | b'!' => (t.as_bytes()[0], &t[1..]),
-            _ => (0, t),
-        };
-        if name.starts_with('~') || name.contains('[') {
-            return Err((
-                format!("`{name}` is not supported"),
-                "regular expressions (`~...`) and subscripts (`web[0]`) are not supported; \
-                 name the hosts or groups"
-                    .into(),
-            ));
-        }
-        let matched = term_hosts(inv, name);
-        if matched.is_empty() {
+    use concerto_translator::inventory::select::PatternError;
+    match concerto_translator::inventory::select::select(inv, pattern) {
+        Ok(hosts) if hosts.is_empty() => Err((
+            "selects nothing".into(),
+            "the exclusions and intersections leave no host".into(),
+        )),
+        Ok(hosts) => Ok(hosts),
+        Err(PatternError::Unsupported(name)) => Err((
+            format!("`{name}` is not supported"),
+            "regular expressions (`~...`) and subscripts (`web[0]`) are not supported; \
+             name the hosts or groups"
+                .into(),
+        )),
+        Err(PatternError::NoMatch(name)) => {
             let mut known: Vec<&str> = inv.groups.keys().map(String::as_str).collect();
             known.extend(inv.hosts.keys().map(String::as_str));
-            let help = match crate::suggest::suggest(name, known.iter().copied()) {
+            let help = match crate::suggest::suggest(&name, known.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!(
                     "the inventory's groups are {}",
@@ -302,87 +283,9 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, (String, St
                         .join(", ")
                 ),
             };
-            return Err((format!("`{name}` is no host or group"), help));
-        }
-        match op {
-            b'&' => chosen.retain(|h| matched.contains(h)),
-            b'!' => chosen.retain(|h| !matched.contains(h)),
-            _ => {
-                for h in matched {
-                    if !chosen.contains(&h) {
-                        chosen.push(h);
-                    }
-                }
-            }
+            Err((format!("`{name}` is no host or group"), help))
         }
     }
-    if chosen.is_empty() {
-        return Err((
-            "selects nothing".into(),
-            "the exclusions and intersections leave no host".into(),
-        ));
-    }
-    // Inventory order, whatever the pattern's.
-    let rank: HashMap<&str, usize> = inv
-        .hosts
-        .keys()
-        .enumerate()
-        .map(|(i, h)| (h.as_str(), i))
-        .collect();
-    chosen.sort_by_key(|h| rank.get(h.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(chosen)
-}
-
-fn term_hosts(inv: &Inventory, name: &str) -> Vec<String> {
-    if name == "all" || name == "*" {
-        return inv.hosts.keys().cloned().collect();
-    }
-    if inv.groups.contains_key(name) {
-        return inv.group_hosts(name);
-    }
-    if inv.hosts.contains_key(name) {
-        return vec![name.to_string()];
-    }
-    if name.contains(['*', '?']) {
-        let mut out: Vec<String> = Vec::new();
-        for g in inv.groups.keys().filter(|g| glob(name, g)) {
-            for h in inv.group_hosts(g) {
-                if !out.contains(&h) {
-                    out.push(h);
-                }
-            }
-        }
-        for h in inv.hosts.keys().filter(|h| glob(name, h)) {
-            if !out.contains(h) {
-                out.push(h.clone());
-            }
-        }
-        return out;
-    }
-    Vec::new()
-}
-
-/// `fnmatch` with `*` and `?`.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The data values several hosts published, in target order: one host's
@@ -425,34 +328,15 @@ d1
     }
 
     #[test]
-    fn patterns_select_like_ansible() {
+    fn pattern_errors_say_what_and_suggest() {
+        // The evaluation itself is tested in `inventory::select`.
         let i = inv();
         let s = |p: &str| select(&i, p).map_err(|e| e.0);
-        assert_eq!(s("web").unwrap(), ["w1", "w2"]);
-        assert_eq!(s("all").unwrap(), ["w1", "w2", "d1", "d2"]);
-        assert_eq!(s("d2:web").unwrap(), ["w1", "w2", "d2"]);
-        assert_eq!(s("d2,web").unwrap(), ["w1", "w2", "d2"]);
-        assert_eq!(s("all:!db").unwrap(), ["w1", "w2"]);
-        // Exclusions apply last, whatever their place.
-        assert_eq!(s("!w1:web").unwrap(), ["w2"]);
         assert_eq!(s("db:&prod").unwrap(), ["d1"]);
-        assert_eq!(s("w*").unwrap(), ["w1", "w2"]);
-        assert_eq!(s("?1").unwrap(), ["w1", "d1"]);
         assert!(s("webb").unwrap_err().contains("`webb`"));
         assert!(select(&i, "webb").unwrap_err().1.contains("`web`"));
         assert!(s("web:!web").unwrap_err().contains("nothing"));
         assert!(s("~w.*").unwrap_err().contains("not supported"));
-        assert!(s("web[0]").unwrap_err().contains("not supported"));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("w*", "web"));
-        assert!(glob("*b", "web"));
-        assert!(glob("w?b", "web"));
-        assert!(glob("*", ""));
-        assert!(!glob("w?", "web"));
-        assert!(!glob("x*", "web"));
     }
 
     #[test]

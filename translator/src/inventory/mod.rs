@@ -22,6 +22,7 @@ mod error;
 pub mod ini;
 mod pattern;
 mod pyliteral;
+pub mod select;
 mod shlex;
 pub mod vars;
 pub mod yaml;

@@ -70,8 +70,10 @@ impl Loader {
                             .map(|t| self.resolve_or_raw(&t, &layers)),
                         params: Own::new(),
                     };
+                    // The included tasks see the include's params.
                     let inner = Scope {
                         parent: Some(frame),
+                        vars: layers.clone(),
                         ..scope.clone()
                     };
                     let basedir = scope
@@ -122,7 +124,11 @@ impl Loader {
                     task.include_loop = Some(true);
                     return Ok(());
                 }
-                let tasks = self.load_task_file(&path, ds, doc, scope, frame)?;
+                let with_params = Scope {
+                    vars: layers.clone(),
+                    ..scope.clone()
+                };
+                let tasks = self.load_task_file(&path, ds, doc, &with_params, frame)?;
                 task.included = Some(Included {
                     file: self.rel(&path),
                     tasks,

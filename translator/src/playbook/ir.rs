@@ -27,6 +27,11 @@ pub struct Play {
     pub roles: Vec<String>,
     pub tasks: Vec<Item>,
     pub handlers: Vec<Item>,
+    /// `--expand`: the hosts the play would run on, with the groups the
+    /// `group_by` tasks before it made (`null`: a pattern form not
+    /// evaluated here). See `reach.rs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Option<Vec<String>>>,
 }
 
 /// A block or a task.
@@ -75,6 +80,15 @@ pub struct Task {
     /// The include would include a file being included already.
     #[serde(rename = "loop", skip_serializing_if = "Option::is_none")]
     pub include_loop: Option<bool>,
+    /// `--expand`, tasks with a `when`: its value before anything runs,
+    /// with the variables of the play's first target (`null`: it depends
+    /// on run-time data or fails). See `reach.rs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when_result: Option<Option<bool>>,
+    /// When `when_result` is `null`: the run-time names it depends on, and
+    /// `error: ...` for a condition that failed to evaluate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when_depends: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,8 +155,14 @@ impl Ir {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.plays {
+            let targets = match &p.targets {
+                None => String::new(),
+                Some(None) => " targets=?".into(),
+                Some(Some(t)) if t.is_empty() => " targets=none (skipped)".into(),
+                Some(Some(t)) => format!(" targets={}", t.join(",")),
+            };
             out.push_str(&format!(
-                "PLAY {:?} hosts={} ({}:{})\n",
+                "PLAY {:?} hosts={}{targets} ({}:{})\n",
                 p.name,
                 p.hosts.join(","),
                 p.file,
@@ -157,6 +177,12 @@ impl Ir {
                     i.outline(2, &mut out);
                 }
             }
+        }
+        if let Some(r) = self.reach() {
+            out.push_str(&format!(
+                "{} tasks: {} would run, {} depend on run-time data, {} skipped before anything runs\n",
+                r.tasks, r.run, r.unknown, r.skipped
+            ));
         }
         out
     }
@@ -193,10 +219,21 @@ impl Item {
                 }
             }
             Item::Task(t) => {
+                let result = match t.when_result {
+                    None => "",
+                    Some(Some(true)) => " (true)",
+                    Some(Some(false)) => " (false)",
+                    Some(None) => " (run time)",
+                };
+                let result = if t.when_depends.is_empty() {
+                    result.to_string()
+                } else {
+                    format!("{result} [{}]", t.when_depends.join("; "))
+                };
                 let when = t
                     .keywords
                     .get("when")
-                    .map(|w| format!(" when={w}"))
+                    .map(|w| format!(" when={w}{result}"))
                     .unwrap_or_default();
                 let role = t
                     .role

@@ -22,6 +22,7 @@ mod expand;
 pub mod ir;
 mod keywords;
 mod play;
+mod reach;
 mod role;
 mod splitter;
 mod task;
@@ -29,6 +30,7 @@ mod vars;
 
 pub use error::{PlaybookError, PlaybookErrorKind};
 pub use ir::{Block, Included, Ir, Item, Play, Task};
+pub use reach::Reach;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -108,6 +110,8 @@ pub struct Loader {
     /// `base`, canonical, and the relative names already computed.
     canonical_base: PathBuf,
     rel_cache: std::cell::RefCell<HashMap<PathBuf, String>>,
+    /// What the tasks loaded so far do to later ones (`--expand`).
+    reach: reach::State,
 }
 
 /// Load the playbook at `path` into the IR.
@@ -140,6 +144,7 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         templar: crate::template::Templar::new(),
         scopes: Default::default(),
         host_vars: Default::default(),
+        reach: Default::default(),
     };
     if opts.expand {
         // Playbook group_vars/host_vars rank just above the inventory's.
@@ -152,6 +157,12 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         .base
         .canonicalize()
         .unwrap_or_else(|_| loader.base.clone());
+    // A filter, test or lookup we do not implement (a playbook's own
+    // plugins) makes what uses it unknown, as run-time data would.
+    loader.templar = crate::template::Templar::with_options(crate::template::Options {
+        kolla_filters: loads_kolla_filters(&loader.base),
+        missing_plugins_unknown: true,
+    });
     if let Some(text) = text {
         let doc = crate::yaml::from_yaml(&loader.rel(path), text)?;
         loader.files.insert(path.to_path_buf(), Arc::new(doc));
@@ -161,6 +172,19 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         version: 1,
         playbook: loader.rel(path),
         plays,
+    })
+}
+
+/// The playbook's `filter_plugins/` load Kolla-ansible's filters (as
+/// Kolla's `services.py` does: `from kolla_ansible import filters`).
+fn loads_kolla_filters(base: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(base.join("filter_plugins")) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        e.path().extension().is_some_and(|x| x == "py")
+            && std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.contains("from kolla_ansible import filters"))
     })
 }
 

@@ -140,6 +140,11 @@ impl Loader {
             play: None,
             statically_loaded: true,
         });
+        let targets = if self.opts.expand {
+            Some(self.play_targets(&own, &hosts))
+        } else {
+            None
+        };
         let scope = Scope {
             parent: None,
             role: None,
@@ -148,8 +153,8 @@ impl Loader {
             dir: dir.to_path_buf(),
             handlers: false,
             stack: stack.to_vec(),
-            vars: if self.opts.expand {
-                self.play_layers(&own, &hosts, dir)
+            vars: if let Some(t) = &targets {
+                self.play_layers(&own, &hosts, dir, t)
             } else {
                 Default::default()
             },
@@ -208,6 +213,9 @@ impl Loader {
             }
         }
 
+        if let Some(t) = &targets {
+            self.enter_play(t);
+        }
         let mut tasks = section(self, "pre_tasks", &scope)?;
         tasks.push(flush());
         for (e, at) in &entries {
@@ -217,6 +225,9 @@ impl Loader {
         tasks.push(flush());
         tasks.extend(section(self, "post_tasks", &scope)?);
         tasks.push(flush());
+        if let Some(t) = &targets {
+            self.leave_play(t);
+        }
 
         let mut handlers = Vec::new();
         let hscope = Scope {
@@ -251,6 +262,7 @@ impl Loader {
             roles,
             tasks,
             handlers,
+            targets,
         })
     }
 }

@@ -275,7 +275,8 @@ impl Loader {
                 }
             }
         }
-        super::vars::with(&layers, 20, entry.params.clone())
+        let layers = super::vars::with(&layers, 20, entry.params.clone());
+        super::vars::with(&layers, super::reach::MAGIC, role_magic(role))
     }
 
     /// `Role.get_handler_blocks` for one applied role.
@@ -355,6 +356,8 @@ pub(super) fn implicit_meta(
         included: None,
         candidates: None,
         include_loop: None,
+        when_result: None,
+        when_depends: Vec::new(),
     };
     Item::Block(ir::Block {
         block: vec![Item::Task(task)],
@@ -367,4 +370,20 @@ pub(super) fn implicit_meta(
         keywords: super::task::resolve_block(&frame),
         finalized: false,
     })
+}
+
+/// The magic variables of a role's tasks (`role_name`, `role_path`,
+/// `ansible_role_name`).
+fn role_magic(role: &RoleFrame) -> indexmap::IndexMap<String, Node> {
+    let text = |s: &str| Node::new(Yaml::Str(s.to_string()), Default::default());
+    let short = role.name.splitn(3, '.').nth(2).unwrap_or(&role.name);
+    let path = std::path::absolute(&role.path).unwrap_or_else(|_| role.path.clone());
+    [
+        ("role_name", text(short)),
+        ("ansible_role_name", text(&role.name)),
+        ("role_path", text(&path.display().to_string())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }

@@ -534,14 +534,20 @@ impl Loader {
             let dynamic = ["include_tasks", "include_role", "include"]
                 .iter()
                 .any(|a| is_builtin(&parsed.action, a));
-            let own_kept = dynamic.then(|| own.clone());
+            let own_kept = self.opts.expand.then(|| own.clone());
             let mut task = self.task(ds, &parsed, own, doc, scope);
-            if let (true, Some(own)) = (self.opts.expand, own_kept) {
-                // Handlers of roles imported by included files join the
-                // play at run time, not in the play as loaded.
-                let before = self.imported_handlers.len();
-                self.expand(&mut task, &parsed, own, ds, doc, scope)?;
-                self.imported_handlers.truncate(before);
+            if let Some(own) = own_kept {
+                self.reach_task(&mut task, &own, scope);
+                if dynamic {
+                    // Handlers of roles imported by included files join the
+                    // play at run time, not in the play as loaded.
+                    let before = self.imported_handlers.len();
+                    self.gate_include(&task, true);
+                    let expanded = self.expand(&mut task, &parsed, own, ds, doc, scope);
+                    self.gate_include(&task, false);
+                    expanded?;
+                    self.imported_handlers.truncate(before);
+                }
             }
             out.push(Item::Task(task));
         }
@@ -654,6 +660,8 @@ impl Loader {
             included: None,
             candidates: None,
             include_loop: None,
+            when_result: None,
+            when_depends: Vec::new(),
         }
     }
 
@@ -697,7 +705,12 @@ impl Loader {
                 src.name
             ))
         })?;
-        self.load_task_file(&path, ds, doc, scope, frame)
+        // The import's own `vars` are task vars of everything it imports.
+        let scope = Scope {
+            vars: super::vars::with(&scope.vars, 17, super::vars::vars_of(&frame.own)),
+            ..scope.clone()
+        };
+        self.load_task_file(&path, ds, doc, &scope, frame)
     }
 
     /// Load an imported or included task file's blocks under `frame`.
@@ -794,8 +807,11 @@ impl Loader {
             handlers_from: arg("handlers_from"),
             params: Own::new(),
         };
+        // The import's own `vars` are task vars of everything it imports.
+        let vars = super::vars::with(&scope.vars, 17, super::vars::vars_of(&frame.own));
         let inner = Scope {
             parent: Some(frame),
+            vars,
             ..scope.clone()
         };
         let chain = scope.dep_chain_for_import();

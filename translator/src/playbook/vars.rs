@@ -11,6 +11,7 @@
 //! | 20 | role params |
 //! | 21 | include params |
 //! | 22 | extra vars (`-e`) |
+//! | 23 | magic variables (`groups`, `ansible_play_hosts`...: `reach.rs`) |
 //!
 //! Facts, registered results and `set_fact` are run-time data: a name that
 //! is not defined here is undefined, and a template that needs it cannot
@@ -26,6 +27,10 @@ use super::Loader;
 use crate::inventory::Inventory;
 use crate::template::{LazyVars, Outcome, Value};
 use crate::yaml::{Node, Yaml};
+
+/// The host whose variables a play without any inventory host is
+/// templated with: one in group `all` only (the oracle's `stand_in_host`).
+const STAND_IN_HOST: &str = "__concerto_static__";
 
 /// Variables from one source, at one level of precedence.
 #[derive(Debug, Clone)]
@@ -79,30 +84,25 @@ pub(super) fn mapping(root: &Node) -> IndexMap<String, Node> {
 impl Loader {
     /// The layers a play starts with: its first host's inventory and
     /// playbook group/host vars, its `vars` and `vars_files`, `-e`.
-    pub(super) fn play_layers(&mut self, own: &Own, hosts: &[String], dir: &Path) -> Layers {
+    pub(super) fn play_layers(
+        &mut self,
+        own: &Own,
+        hosts: &[String],
+        dir: &Path,
+        targets: &Option<Vec<String>>,
+    ) -> Layers {
         let mut layers: Layers = Arc::new(Vec::new());
         if let Some(inv) = &self.inventory {
-            if let Some(host) = first_host(inv, hosts) {
-                let cached = self.host_vars.borrow().get(&host).cloned();
-                let vars = cached.unwrap_or_else(|| {
-                    let v: Arc<IndexMap<String, Node>> = Arc::new(
-                        inv.host_vars(&host)
-                            .into_iter()
-                            .map(|(k, v)| (k, v.value))
-                            .collect(),
-                    );
-                    self.host_vars.borrow_mut().insert(host.clone(), v.clone());
-                    v
-                });
-                let mut v = (*layers).clone();
-                v.push(Layer { level: 3, vars });
-                layers = Arc::new(v);
-                let mut magic = IndexMap::new();
-                magic.insert(
-                    "inventory_hostname".to_string(),
-                    Node::new(Yaml::Str(host.clone()), Default::default()),
-                );
-                layers = with(&layers, 3, magic);
+            // The first target; without any, the first host the patterns
+            // name statically.
+            let host = match targets.as_ref().and_then(|t| t.first()) {
+                Some(h) => Some(h.clone()),
+                None => first_host(inv, hosts),
+            };
+            if let Some(host) = host {
+                let vars = self.inventory_vars(&host);
+                layers = Arc::new(vec![Layer { level: 3, vars }]);
+                layers = with(&layers, 3, self.host_magic(&host));
             } else {
                 let vars = inv
                     .group_vars_from_files("all")
@@ -110,6 +110,13 @@ impl Loader {
                     .map(|(k, v)| (k, v.value))
                     .collect();
                 layers = with(&layers, 4, vars);
+                // As the oracle's stand-in host: in `all` only.
+                let mut magic = self.host_magic(STAND_IN_HOST);
+                magic.insert(
+                    "group_names".into(),
+                    Node::new(Yaml::Seq(Vec::new()), Default::default()),
+                );
+                layers = with(&layers, 3, magic);
             }
         }
         layers = with(&layers, 12, vars_of(own));
@@ -127,7 +134,32 @@ impl Loader {
                 }
             }
         }
+        if self.inventory.is_some() {
+            layers = with(&layers, super::reach::MAGIC, self.play_magic(targets));
+        }
         layers
+    }
+
+    /// A host's inventory variables, merged once.
+    pub(super) fn inventory_vars(&self, host: &str) -> Arc<IndexMap<String, Node>> {
+        if let Some(v) = self.host_vars.borrow().get(host) {
+            return v.clone();
+        }
+        let v: Arc<IndexMap<String, Node>> = Arc::new(
+            self.inventory
+                .as_ref()
+                .map(|inv| {
+                    inv.host_vars(host)
+                        .into_iter()
+                        .map(|(k, v)| (k, v.value))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
+        self.host_vars
+            .borrow_mut()
+            .insert(host.to_string(), v.clone());
+        v
     }
 
     /// Template `text` with the variables of `layers` (and `-e`): its
@@ -164,7 +196,7 @@ impl Loader {
     /// The templating scope of `layers`, built once per set of layers (a
     /// role's tasks share theirs) and kept: building one copies every
     /// variable of Kolla's group_vars.
-    fn scope_for(&self, layers: &Layers) -> LazyVars {
+    pub(super) fn scope_for(&self, layers: &Layers) -> LazyVars {
         let key = Arc::as_ptr(layers) as usize;
         if let Some((_, s)) = self.scopes.borrow().get(&key) {
             return s.clone();
@@ -172,13 +204,18 @@ impl Loader {
         let mut sorted: Vec<&Layer> = layers.iter().collect();
         sorted.sort_by_key(|l| l.level);
         let mut b = LazyVars::builder(&self.templar);
-        for l in sorted {
-            for (k, v) in l.vars.iter() {
-                b = b.node(k, v.clone());
-            }
+        let (below, magic): (Vec<&Layer>, Vec<&Layer>) = sorted
+            .into_iter()
+            .partition(|l| l.level < super::reach::MAGIC);
+        for l in below {
+            b = b.layer(l.vars.clone());
         }
         for (k, v) in &self.opts.extra_vars {
             b = b.node(k, v.clone());
+        }
+        // Magic variables outrank even `-e`.
+        for l in magic {
+            b = b.layer(l.vars.clone());
         }
         let scope = b.unknown("ansible_facts").unknown("hostvars").build();
         // The Arc is kept with the scope so that its address is not reused.

@@ -228,7 +228,10 @@ pub(crate) struct Ev<'a> {
 
 /// Run a compiled template or expression.
 pub(crate) fn run(templar: &Templar, c: &Compiled, scope: &dyn Scope) -> R<Value> {
-    if let Some((sp, kind, name)) = c.missing.first() {
+    let provided = |kind: &str, name: &str| {
+        kind == "filter" && templar.options().kolla_filters && super::kolla::find(name).is_some()
+    };
+    if let Some((sp, kind, name)) = c.missing.iter().find(|(_, k, n)| !provided(k, n)) {
         if !templar.options().missing_plugins_unknown {
             return Err(
                 TemplateError::unsupported(format!("No {kind} named '{name}'."))
@@ -862,7 +865,14 @@ impl<'a> Ev<'a> {
         args: CallArgs,
         sp: Sp,
     ) -> R<Value> {
-        let Some(def) = filters::find(name) else {
+        let kolla = || {
+            self.templar
+                .options()
+                .kolla_filters
+                .then(|| super::kolla::find(name))
+                .flatten()
+        };
+        let Some(def) = filters::find(name).or_else(kolla) else {
             return self.missing_plugin("filter", name, sp, &input, &args);
         };
         if !def.markers {

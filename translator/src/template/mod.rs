@@ -105,6 +105,7 @@ mod digest;
 mod error;
 mod eval;
 mod filters;
+mod kolla;
 mod lookups;
 mod methods;
 mod net;
@@ -193,6 +194,10 @@ pub struct Options {
     /// `lookup:<name>`) instead of an error. Useful for playbooks with
     /// their own plugins (Kolla's `kolla_address`...).
     pub missing_plugins_unknown: bool,
+    /// Kolla-ansible's service filters (`service_enabled_and_mapped_to_host`
+    /// and friends, `kolla.rs`) are available: the playbook's
+    /// `filter_plugins/` load them.
+    pub kolla_filters: bool,
 }
 
 /// The templating engine: options and the cache of parsed templates.

@@ -94,6 +94,15 @@ enum Raw {
     Node(Node),
     /// A final value.
     Value(Value),
+    /// Entry `.1` of a shared mapping ([`LazyVarsBuilder::layer`]).
+    InLayer(Arc<IndexMap<String, Node>>, usize),
+}
+
+/// A mapping of variables given whole ([`LazyVarsBuilder::layer`]), with
+/// the order it was given in among the other definitions.
+struct SharedLayer {
+    seq: usize,
+    vars: Arc<IndexMap<String, Node>>,
 }
 
 /// Variables from YAML, templated lazily on first lookup and memoised (see
@@ -115,7 +124,14 @@ pub struct LazyVars(Arc<LazyInner>);
 
 struct LazyInner {
     templar: Templar,
-    vars: IndexMap<String, Arc<Lazy>>,
+    /// Variables given one by one, with the order they were given in.
+    vars: IndexMap<String, (usize, Arc<Lazy>)>,
+    /// Mappings given whole, last given first: their variables get their
+    /// cell when first looked up (`cells`), so that building a scope over
+    /// large shared mappings (Kolla's group_vars) costs nothing per name.
+    layers: Vec<SharedLayer>,
+    cells: std::sync::Mutex<std::collections::HashMap<String, Arc<Lazy>>>,
+    me: Weak<LazyInner>,
     unknown: HashSet<String>,
     parent: Option<Arc<dyn Scope>>,
     search_paths: Vec<PathBuf>,
@@ -124,7 +140,9 @@ struct LazyInner {
 /// Collects the variables of a [`LazyVars`].
 pub struct LazyVarsBuilder {
     templar: Templar,
-    raw: IndexMap<String, Raw>,
+    raw: IndexMap<String, (usize, Raw)>,
+    layers: Vec<SharedLayer>,
+    seq: usize,
     unknown: HashSet<String>,
     parent: Option<Arc<dyn Scope>>,
     search_paths: Vec<PathBuf>,
@@ -133,29 +151,25 @@ pub struct LazyVarsBuilder {
 impl LazyVarsBuilder {
     /// A variable whose value is YAML (templated when read). A later
     /// definition of the same name replaces an earlier one.
-    pub fn node(mut self, name: &str, node: Node) -> Self {
-        self.raw.insert(name.to_string(), Raw::Node(node));
-        self
+    pub fn node(self, name: &str, node: Node) -> Self {
+        self.define(name.to_string(), Raw::Node(node))
     }
 
     /// A variable with a final value (not templated).
-    pub fn value(mut self, name: &str, value: Value) -> Self {
-        self.raw.insert(name.to_string(), Raw::Value(value));
-        self
+    pub fn value(self, name: &str, value: Value) -> Self {
+        self.define(name.to_string(), Raw::Value(value))
     }
 
     /// A variable from JSON (`-e @vars.json`, facts files): its strings are
     /// templates, as Ansible's extra variables are.
-    pub fn json(mut self, name: &str, value: &serde_json::Value) -> Self {
-        self.raw
-            .insert(name.to_string(), Raw::Node(node_from_json(value)));
-        self
+    pub fn json(self, name: &str, value: &serde_json::Value) -> Self {
+        self.define(name.to_string(), Raw::Node(node_from_json(value)))
     }
 
     /// Inventory-style variables (`Vars`), in order.
     pub fn vars(mut self, vars: &crate::inventory::Vars) -> Self {
         for (name, var) in vars {
-            self.raw.insert(name.clone(), Raw::Node(var.value.clone()));
+            self = self.define(name.clone(), Raw::Node(var.value.clone()));
         }
         self
     }
@@ -164,9 +178,30 @@ impl LazyVarsBuilder {
     pub fn mapping(mut self, node: &Node) -> Self {
         if let Yaml::Map(m) = &node.value {
             for (k, v) in m {
-                self.raw.insert(k.to_py_str(), Raw::Node(v.clone()));
+                self = self.define(k.to_py_str(), Raw::Node(v.clone()));
             }
         }
+        self
+    }
+
+    /// Every variable of a shared mapping, as [`Self::node`] would define
+    /// them one by one, without copying it.
+    pub fn layer(mut self, vars: Arc<IndexMap<String, Node>>) -> Self {
+        if !vars.is_empty() {
+            self.seq += 1;
+            self.layers.push(SharedLayer {
+                seq: self.seq,
+                vars,
+            });
+        }
+        self
+    }
+
+    fn define(mut self, name: String, raw: Raw) -> Self {
+        self.seq += 1;
+        // Re-inserted at the end: the order of `names()` is definition order.
+        self.raw.shift_remove(&name);
+        self.raw.insert(name, (self.seq, raw));
         self
     }
 
@@ -193,22 +228,28 @@ impl LazyVarsBuilder {
         let LazyVarsBuilder {
             templar,
             raw,
+            mut layers,
             unknown,
             parent,
             search_paths,
+            seq: _,
         } = self;
+        layers.reverse();
         LazyVars(Arc::new_cyclic(|weak: &Weak<LazyInner>| LazyInner {
             vars: raw
                 .into_iter()
-                .map(|(name, raw)| {
+                .map(|(name, (seq, raw))| {
                     let job = VarJob {
                         scope: weak.clone(),
                         name: name.clone(),
                         raw,
                     };
-                    (name, Arc::new(Lazy::new(Arc::new(job))))
+                    (name, (seq, Arc::new(Lazy::new(Arc::new(job)))))
                 })
                 .collect(),
+            layers,
+            cells: Default::default(),
+            me: weak.clone(),
             templar,
             unknown,
             parent,
@@ -222,6 +263,8 @@ impl LazyVars {
         LazyVarsBuilder {
             templar: templar.clone(),
             raw: IndexMap::new(),
+            layers: Vec::new(),
+            seq: 0,
             unknown: HashSet::new(),
             parent: None,
             search_paths: Vec::new(),
@@ -230,7 +273,12 @@ impl LazyVars {
 
     /// The names defined here, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.vars.keys().map(String::as_str)
+        let mut seen = HashSet::new();
+        let layered = self.0.layers.iter().rev().flat_map(|l| l.vars.keys());
+        layered
+            .chain(self.0.vars.keys())
+            .filter(move |n| seen.insert(n.as_str()))
+            .map(String::as_str)
     }
 
     /// All variables as one dict value whose items are looked up lazily
@@ -238,13 +286,11 @@ impl LazyVars {
     pub fn as_value(&self) -> Value {
         let weak = Arc::downgrade(&self.0);
         let m = self
-            .0
-            .vars
-            .keys()
+            .names()
             .map(|name| {
                 let job = LookupJob {
                     scope: weak.clone(),
-                    name: name.clone(),
+                    name: name.to_string(),
                 };
                 (
                     super::value::Key::str(name),
@@ -271,7 +317,7 @@ impl Scope for LazyInner {
         if self.unknown.contains(name) {
             return Lookup::Unknown;
         }
-        if let Some(cell) = self.vars.get(name) {
+        if let Some(cell) = self.cell(name) {
             return Lookup::Known(cell.force());
         }
         match &self.parent {
@@ -287,6 +333,34 @@ impl Scope for LazyInner {
             }
         }
         self.search_paths.clone()
+    }
+}
+
+impl LazyInner {
+    /// The cell of the latest definition of `name`, made on first lookup
+    /// for a name from a shared layer.
+    fn cell(&self, name: &str) -> Option<Arc<Lazy>> {
+        let single = self.vars.get(name);
+        let after = single.map_or(0, |(seq, _)| *seq);
+        // Layers are latest first: the first defined after the single
+        // definition that has the name wins.
+        let found = self
+            .layers
+            .iter()
+            .take_while(|l| l.seq > after)
+            .find_map(|l| l.vars.get_index_of(name).map(|i| (l, i)));
+        let Some((layer, index)) = found else {
+            return single.map(|(_, c)| c.clone());
+        };
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = cells.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(Lazy::new(Arc::new(VarJob {
+                scope: self.me.clone(),
+                name: name.to_string(),
+                raw: Raw::InLayer(layer.vars.clone(), index),
+            })))
+        });
+        Some(cell.clone())
     }
 }
 
@@ -312,6 +386,10 @@ impl Job for VarJob {
         match &self.raw {
             Raw::Value(v) => v.clone(),
             Raw::Node(n) => build(&inner, &self.scope, &n.value, &self.name, true),
+            Raw::InLayer(vars, i) => match vars.get_index(*i) {
+                Some((_, n)) => build(&inner, &self.scope, &n.value, &self.name, true),
+                None => dropped(),
+            },
         }
     }
 
