@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import glob
+import inspect
 import json
 import os
 import re
@@ -32,7 +33,6 @@ from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
 from ansible._internal._templating._engine import TemplateEngine
 from ansible.cli import CLI
 from ansible.errors import AnsibleError
-from ansible.executor.task_result import _RawTaskResult
 from ansible.inventory.host import Host
 from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.sentinel import Sentinel
@@ -47,6 +47,17 @@ from ansible.plugins.loader import add_all_plugin_dirs, init_plugin_loader
 from ansible.plugins.strategy import StrategyBase
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 from ansible.vars.manager import VariableManager
+
+# The result of a task as the strategy hands it to
+# IncludedFile.process_include_results changed shape in ansible-core 2.21:
+# 2.19 has `_RawTaskResult(host, task, return_data, task_fields)` over a
+# plain dict; 2.21 has `HostTaskResult(host, task, utr)` over a
+# `UnifiedTaskResult` dataclass (include_file, include_args, loop_results).
+try:
+    from ansible._internal._task import HostTaskResult, UnifiedTaskResult
+except ImportError:  # ansible-core 2.19
+    HostTaskResult = UnifiedTaskResult = None
+    from ansible.executor.task_result import _RawTaskResult
 
 IR_VERSION = 1
 
@@ -630,6 +641,16 @@ class _StaticStrategy(StrategyBase):
         self._variable_manager = variable_manager
 
 
+# ansible-core 2.19's StrategyBase._load_included_file reports stats and
+# runs callbacks (through a TaskQueueManager we do not have) unless told
+# not to; 2.21 dropped that parameter with the behaviour.
+LOAD_WITHOUT_CALLBACKS = (
+    {'handle_stats_and_callbacks': False}
+    if 'handle_stats_and_callbacks' in inspect.signature(StrategyBase._load_included_file).parameters
+    else {}
+)
+
+
 class _PlayOnlyIterator:
     """IncludedFile.process_include_results only reads `iterator._play`."""
 
@@ -713,11 +734,25 @@ class Expander:
             raise NotStatic(_first_line(ex)) from ex
 
     def fake_result(self, task: t.Any, context: ExpandContext, return_data: dict) -> t.Any:
-        """A task result as the TaskExecutor returns it for an include."""
-        if task.loop is not None or task.loop_with:
-            # a looped include reports one result per item
-            return_data = {'results': [dict(return_data, ansible_loop_var=self.loop_var(task))]}
-        return _RawTaskResult(host=context.host, task=task, return_data=return_data, task_fields={})
+        """A task result as the TaskExecutor returns it for an include.
+
+        `return_data` holds `include` (include_tasks' file) and
+        `include_args`. A looped include reports one result per item; the
+        item's value is not set (process_include_results would define the
+        loop variable only from a value the result carries: 2.19 looks for
+        the key, 2.21 sets it from `loop_item` only when `loop_var` is set,
+        so neither defines it here).
+        """
+        looped = task.loop is not None or bool(task.loop_with)
+        if UnifiedTaskResult is None:  # ansible-core 2.19
+            if looped:
+                return_data = {'results': [dict(return_data, ansible_loop_var=self.loop_var(task))]}
+            return _RawTaskResult(host=context.host, task=task, return_data=return_data, task_fields={})
+        utr = UnifiedTaskResult(is_module=False, include_file=return_data.get('include'),
+                                include_args=return_data.get('include_args'))
+        if looped:
+            utr = UnifiedTaskResult(is_module=False, loop_results=[utr])
+        return HostTaskResult(host=context.host, task=task, utr=utr)
 
     def resolve(self, task: t.Any, context: ExpandContext, return_data: dict) -> t.Any:
         """IncludedFile for the include, exactly as process_include_results makes it."""
@@ -747,7 +782,7 @@ class Expander:
             return {'error': f'included file not found: {shown}'}
         blocks = self.strategy._load_included_file(
             included, iterator=_PlayOnlyIterator(context.play),
-            is_handler=isinstance(task, Handler), handle_stats_and_callbacks=False)
+            is_handler=isinstance(task, Handler), **LOAD_WITHOUT_CALLBACKS)
         inner = context._replace(stack=context.stack + (key,))
         return {'included': {'file': shown,
                              'tasks': [self.exporter.export_node(b, inner) for b in blocks]}}
@@ -787,7 +822,12 @@ class Expander:
 
     @staticmethod
     def role_without_post_validate(task: t.Any, args: dict) -> t.Any:
-        """The IncludedFile process_include_results builds for a role, minus post_validate."""
+        """The IncludedFile process_include_results builds for a role, minus post_validate.
+
+        (2.21 leaves the `*_from` arguments in the IncludedFile's args where
+        2.19 pops them; those args only serve to tell includes apart, not
+        to load the role, so 2.19's form is kept for both.)
+        """
         include_args = dict(args)
         role = include_args.pop('name', include_args.pop('role', None))
         new_task = task.copy()

@@ -126,6 +126,10 @@ enum Command {
         /// Print the IR as JSON.
         #[arg(long)]
         json: bool,
+        /// The ansible-core whose view to write where versions differ
+        /// (2.19 or 2.21; docs/ir.md).
+        #[arg(long, value_name = "VERSION", default_value = "2.19")]
+        ansible_core: concerto_translator::playbook::AnsibleCore,
     },
     /// Time loading and expanding a playbook, beside `ansible-playbook --list-tasks`.
     BenchIr {
@@ -377,9 +381,11 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             extra_vars,
             expand,
             json,
+            ansible_core,
         } => {
             let mut opts = concerto_translator::playbook::Options::from_env();
             opts.expand = expand;
+            opts.ansible_core = ansible_core;
             if let Some(i) = &inventory {
                 opts.inventory = Some(concerto_translator::inventory::load(i)?);
             }

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use concerto_translator::playbook::{self, Options};
+use concerto_translator::playbook::{self, AnsibleCore, Options};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 fn render(d: &dyn miette::Diagnostic) -> String {
@@ -57,4 +57,37 @@ fn corpus() {
             insta::assert_snapshot!("corpus", text);
         });
     }
+}
+
+/// `Options::ansible_core`: the one place the IR depends on it. The block
+/// Ansible freezes around an `import_role` gets the tags of the
+/// `import_tasks` that brought its file in from 2.19, not from 2.21; the
+/// role's task inherits them from both (checked against each ansible-core
+/// by `playbook_conformance.rs`).
+#[test]
+fn frozen_block_tags_follow_the_target_ansible_core() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/playbook_corpus/import_role_in_import_tasks/site.yml");
+    let keywords = |core: AnsibleCore| {
+        let opts = Options {
+            ansible_core: core,
+            ..Options::default()
+        };
+        let ir = serde_json::to_value(playbook::load(&site, &opts).unwrap()).unwrap();
+        // The play's second block (the first holds flush_handlers) holds
+        // the import's blocks: first the frozen one, around the role's.
+        let frozen = &ir["plays"][0]["tasks"][1]["block"][0];
+        let role_task = &frozen["block"][0]["block"][0];
+        assert_eq!(role_task["task"], "Role task");
+        (
+            frozen["keywords"].clone(),
+            role_task["keywords"]["tags"].clone(),
+        )
+    };
+    let tags = serde_json::json!(["outer", "own"]);
+    assert_eq!(
+        keywords(AnsibleCore::V2_19),
+        (serde_json::json!({"tags": ["outer"]}), tags.clone())
+    );
+    assert_eq!(keywords(AnsibleCore::V2_21), (serde_json::json!({}), tags));
 }

@@ -55,6 +55,36 @@ pub struct Options {
     /// The inventory (`-i`): the first host of each play gives the
     /// variables include names are templated with.
     pub inventory: Option<crate::inventory::Inventory>,
+    /// Whose loading the IR reproduces where ansible-core versions differ
+    /// in it (docs/ir.md, "ansible-core 2.21 / Kolla 23").
+    pub ansible_core: AnsibleCore,
+}
+
+/// The ansible-core version the IR is the view of. They load playbooks the
+/// same way but for accidents of their loaded objects; the one that shows
+/// in the IR and that a comparison cannot normalise is the keywords of a
+/// block Ansible freezes while loading it (`Loader::tasks`, `import_tasks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AnsibleCore {
+    /// ansible-core 2.19: the IR's reference.
+    #[default]
+    V2_19,
+    /// ansible-core 2.21.
+    V2_21,
+}
+
+impl std::str::FromStr for AnsibleCore {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AnsibleCore, String> {
+        match s {
+            "2.19" => Ok(AnsibleCore::V2_19),
+            "2.21" => Ok(AnsibleCore::V2_21),
+            _ => Err(format!(
+                "unknown ansible-core version `{s}` (expected 2.19 or 2.21)"
+            )),
+        }
+    }
 }
 
 impl Options {

@@ -483,16 +483,20 @@ impl Loader {
                 let import_tags = task_attr(&frame.own, scope.parent.as_ref(), "tags");
                 let mut imported = self.import_tasks(&parsed, ds, doc, scope, frame)?;
                 // `b.tags = list(set(b.tags).union(import.tags))`: what a
-                // finalized block (own keywords only) still gets.
-                for item in &mut imported {
-                    if let (Item::Block(b), Some(tags)) = (item, &import_tags) {
-                        if b.finalized {
-                            let own = b.keywords.shift_remove("tags");
-                            if let Some(v) =
-                                extend(own, Some(tags.clone()), false).map(|v| normalize("tags", v))
-                            {
-                                if v.as_array().is_some_and(|a| !a.is_empty()) {
-                                    b.keywords.insert("tags".into(), v);
+                // finalized block (own keywords only) still gets. ansible-core
+                // 2.21 dropped that line of `load_list_of_tasks` (redundant
+                // for the other blocks, which inherit the import's tags).
+                if self.opts.ansible_core == super::AnsibleCore::V2_19 {
+                    for item in &mut imported {
+                        if let (Item::Block(b), Some(tags)) = (item, &import_tags) {
+                            if b.finalized {
+                                let own = b.keywords.shift_remove("tags");
+                                if let Some(v) = extend(own, Some(tags.clone()), false)
+                                    .map(|v| normalize("tags", v))
+                                {
+                                    if v.as_array().is_some_and(|a| !a.is_empty()) {
+                                        b.keywords.insert("tags".into(), v);
+                                    }
                                 }
                             }
                         }

@@ -1,7 +1,9 @@
-//! The Python side of the conformance tests: the venv made by
-//! `.ci/python-env.sh` (ansible-core and kolla-ansible), found through
-//! `CONCERTO_PYTHON`. A conformance test without its oracle fails: a
-//! skipped test reported as passing would hide that nothing was compared.
+//! The Python side of the conformance tests: the real ansible-core and
+//! kolla-ansible in a venv, in two stacks (see [`Stack`]): the venv made by
+//! `.ci/python-env.sh`, found through `CONCERTO_PYTHON`, and the one made
+//! by `.ci/python312-env.sh`, found through `CONCERTO_PYTHON312`. A
+//! conformance test without its oracle fails: a skipped test reported as
+//! passing would hide that nothing was compared.
 
 #![allow(dead_code)]
 
@@ -9,7 +11,120 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The Python stacks the conformance tests compare with (issue 4: "kolla-
+/// ansible 22.2.0 with ansible-core 2.19 on Python 3.11; 23.0.0 with
+/// ansible-core 2.21 on Python 3.12").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stack {
+    /// ansible-core 2.19, kolla-ansible 22.2.0, ansible 12.3.0 on Python
+    /// 3.11 (`.ci/python-env.sh`, `CONCERTO_PYTHON`).
+    Core219,
+    /// ansible-core 2.21, kolla-ansible 23.0.0, ansible 14.5.0 on Python
+    /// 3.12 (`.ci/python312-env.sh`, `CONCERTO_PYTHON312`).
+    Core221,
+}
+
+impl Stack {
+    /// The environment variable that names the stack's python.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Stack::Core219 => "CONCERTO_PYTHON",
+            Stack::Core221 => "CONCERTO_PYTHON312",
+        }
+    }
+
+    /// The `major.minor.` prefix of the ansible-core version the stack holds.
+    fn core_prefix(self) -> &'static str {
+        match self {
+            Stack::Core219 => "2.19.",
+            Stack::Core221 => "2.21.",
+        }
+    }
+
+    /// How failure messages name the stack.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stack::Core219 => "ansible-core 2.19 / kolla-ansible 22 (CONCERTO_PYTHON)",
+            Stack::Core221 => "ansible-core 2.21 / kolla-ansible 23 (CONCERTO_PYTHON312)",
+        }
+    }
+
+    /// What to run to get the stack's venv.
+    fn how(self) -> &'static str {
+        match self {
+            Stack::Core219 => {
+                "run `eval \"$(.ci/python-env.sh | tail -n1)\"` at the repository root \
+                 (it creates .venv with ansible-core 2.19 and kolla-ansible 22.2.0 on \
+                 Python 3.11 and prints `export CONCERTO_PYTHON=...`)"
+            }
+            Stack::Core221 => {
+                "run `eval \"$(.ci/python312-env.sh | tail -n1)\"` at the repository root \
+                 (it creates .venv312 with ansible-core 2.21 and kolla-ansible 23.0.0 on \
+                 Python 3.12 and prints `export CONCERTO_PYTHON312=...`)"
+            }
+        }
+    }
+
+    /// The stack's oracle, or a panic that says what is missing and how to
+    /// get it.
+    pub fn oracle(self) -> Oracle {
+        let var = self.env_var();
+        let label = self.label();
+        let how = self.how();
+        let python = match std::env::var_os(var) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => panic!(
+                "{label}: {var} is not set: this conformance test compares with the real \
+                 ansible-core and cannot run without it; {how}"
+            ),
+        };
+        let out = Command::new(&python)
+            .args([
+                "-c",
+                "import sys, sysconfig, ansible, ansible.parsing.utils.yaml; \
+                 print(ansible.__version__); print(sys.prefix); \
+                 print(sysconfig.get_paths()['purelib'])",
+            ])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{label}: {var}={} cannot be run ({e}); {how}",
+                    python.display()
+                )
+            });
+        assert!(
+            out.status.success(),
+            "{label}: {var}={} cannot import ansible:\n{}\n{how}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = text.lines();
+        let ansible_version = lines.next().unwrap_or_default().to_string();
+        let prefix = PathBuf::from(lines.next().unwrap_or_default());
+        let site_packages = PathBuf::from(lines.next().unwrap_or_default());
+        // The comparisons know which ansible-core they compare with (the
+        // 2.21 normalisations of docs/ir.md): a venv of another version
+        // would make the label lie.
+        assert!(
+            ansible_version.starts_with(self.core_prefix()),
+            "{label}: {var}={} has ansible-core {ansible_version}, not {}x; {how}",
+            python.display(),
+            self.core_prefix()
+        );
+        Oracle {
+            stack: self,
+            python,
+            prefix,
+            site_packages,
+            ansible_version,
+        }
+    }
+}
+
 pub struct Oracle {
+    /// The stack this venv is.
+    pub stack: Stack,
     /// The venv's python.
     pub python: PathBuf,
     /// `sys.prefix` of the venv.
@@ -19,46 +134,29 @@ pub struct Oracle {
     pub ansible_version: String,
 }
 
-const HOW: &str = "run `eval \"$(.ci/python-env.sh | tail -n1)\"` at the repository root \
-                   (it creates .venv with ansible-core 2.19 and kolla-ansible 22.2.0 and \
-                   prints `export CONCERTO_PYTHON=...`)";
-
-/// The oracle, or a panic that says what is missing and how to get it.
+/// The oracle of `CONCERTO_PYTHON` (ansible-core 2.19), for the tests that
+/// compare with one stack only.
 pub fn oracle() -> Oracle {
-    let python = match std::env::var_os("CONCERTO_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "CONCERTO_PYTHON is not set: this conformance test compares with the real \
-             ansible-core and cannot run without it; {HOW}"
-        ),
-    };
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import sys, sysconfig, ansible, ansible.parsing.utils.yaml; \
-             print(ansible.__version__); print(sys.prefix); print(sysconfig.get_paths()['purelib'])",
-        ])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("CONCERTO_PYTHON={} cannot be run ({e}); {HOW}", python.display())
-        });
-    assert!(
-        out.status.success(),
-        "CONCERTO_PYTHON={} cannot import ansible:\n{}\n{HOW}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut lines = text.lines();
-    let ansible_version = lines.next().unwrap_or_default().to_string();
-    let prefix = PathBuf::from(lines.next().unwrap_or_default());
-    let site_packages = PathBuf::from(lines.next().unwrap_or_default());
-    Oracle {
-        python,
-        prefix,
-        site_packages,
-        ansible_version,
-    }
+    Stack::Core219.oracle()
+}
+
+/// Defines, for each function `name(Stack)`, a module `name` with one test
+/// per stack (`name::core_2_19`, `name::core_2_21`): the same comparison
+/// against each ansible-core, each failing on its own.
+#[macro_export]
+macro_rules! on_each_stack {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn core_2_19() {
+                super::$name($crate::common::Stack::Core219)
+            }
+            #[test]
+            fn core_2_21() {
+                super::$name($crate::common::Stack::Core221)
+            }
+        }
+    )*};
 }
 
 impl Oracle {
@@ -67,9 +165,11 @@ impl Oracle {
         let dir = self.prefix.join("share/kolla-ansible/ansible");
         assert!(
             dir.join("site.yml").is_file(),
-            "kolla-ansible is not installed in {} (no {}); {HOW}",
+            "{}: kolla-ansible is not installed in {} (no {}); {}",
+            self.stack.label(),
             self.prefix.display(),
-            dir.join("site.yml").display()
+            dir.join("site.yml").display(),
+            self.stack.how()
         );
         dir
     }
@@ -81,7 +181,13 @@ impl Oracle {
             .parent()
             .map(|d| d.join(name))
             .unwrap_or_else(|| PathBuf::from(name));
-        assert!(p.is_file(), "{} not found; {HOW}", p.display());
+        assert!(
+            p.is_file(),
+            "{}: {} not found; {}",
+            self.stack.label(),
+            p.display(),
+            self.stack.how()
+        );
         p
     }
 
@@ -127,7 +233,8 @@ impl Oracle {
         let _ = writer.join();
         assert!(
             out.status.success(),
-            "{} {mode} failed:\n{}",
+            "{}: {} {mode} failed:\n{}",
+            self.stack.label(),
             script.display(),
             String::from_utf8_lossy(&out.stderr)
         );
