@@ -621,7 +621,14 @@ GROUP_BY = ('group_by', 'ansible.builtin.group_by', 'ansible.legacy.group_by')
 
 
 class _NotAnItem:
-    """A loop item not known statically: ansible's templating refuses it."""
+    """A loop item not known statically: any use of it is an error (not
+    an undefined attribute, which `is defined` would turn into False)."""
+
+    def __getattr__(self, name: str) -> t.NoReturn:
+        raise RuntimeError('the loop item is not known statically')
+
+    def __getitem__(self, key: t.Any) -> t.NoReturn:
+        raise RuntimeError('the loop item is not known statically')
 
 
 class NotStatic(Exception):

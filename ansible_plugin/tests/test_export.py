@@ -427,3 +427,40 @@ class PlainJsonTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class ReachTest(unittest.TestCase):
+    """`targets` and `when_result` (`--expand`), on the translator's corpus
+    case `reach` (its snapshot holds our side)."""
+
+    @classmethod
+    def setUpClass(cls):
+        case = os.path.join(os.path.dirname(__file__), '..', '..', 'translator', 'tests',
+                            'playbook_corpus', 'reach')
+        result = run_exporter(os.path.join(case, 'site.yml'), '-i', 'localhost,', '--expand',
+                              '-e', '@' + os.path.join(case, 'extra_vars.yml'))
+        if result.returncode != 0:
+            raise AssertionError(result.stderr)
+        cls.doc = json.loads(result.stdout)
+
+    def when(self, play: str, task: str):
+        return task_named(play_named(self.doc, play)['tasks'], task).get('when_result', 'absent')
+
+    def test_group_by_makes_the_groups_later_plays_target(self):
+        self.assertEqual(play_named(self.doc, 'Web (enabled)')['targets'], ['localhost'])
+        self.assertEqual(play_named(self.doc, 'Database (disabled)')['targets'], [])
+
+    def test_conditions_known_before_anything_runs(self):
+        self.assertIs(self.when('Conditions', 'Known true from -e'), True)
+        self.assertIs(self.when('Conditions', 'Known false from -e'), False)
+        self.assertIs(self.when('Conditions', 'Magic variables'), True)
+        self.assertEqual(self.when('Conditions', 'Registers a result'), 'absent')
+
+    def test_loops_any_item_all_items_empty(self):
+        self.assertIs(self.when('Conditions', 'Any item enabled'), True)
+        self.assertIs(self.when('Conditions', 'No item enabled'), False)
+        self.assertIs(self.when('Conditions', 'Empty loop'), False)
+
+    def test_run_time_data_is_unknown(self):
+        self.assertIsNone(self.when('Conditions', 'Depends on a registered result'))
+        self.assertIsNone(self.when('Conditions', 'Facts are run-time data'))

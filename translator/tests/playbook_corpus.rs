@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use concerto_translator::inventory;
 use concerto_translator::playbook::{self, AnsibleCore, Options};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
@@ -40,6 +41,8 @@ fn corpus() {
         let extra = case.join("extra_vars.yml");
         if extra.is_file() {
             opts.expand = true;
+            // As the oracle is given (`-i localhost,`).
+            opts.inventory = Some(inventory::load(Path::new("localhost,")).unwrap());
             opts.extra_vars = playbook::parse_extra_vars(&format!("@{}", extra.display())).unwrap();
         }
         let result = playbook::load(&case.join("site.yml"), &opts);

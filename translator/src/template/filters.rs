@@ -11,10 +11,9 @@
 //! filter uses them.
 //!
 //! Not implemented (an error, or unknown with
-//! `Options::missing_plugins_unknown`): Kolla's own filters
-//! (`kolla_address`, `put_address_in_context`, `service_enabled_and_mapped_to_host`,
-//! `select_services_enabled_and_mapped_to_host`, `kolla_url`,
-//! `customise_fluentd`, `extract_haproxy_services`, `namespace_haproxy_for_cell`,
+//! `Options::missing_plugins_unknown`): Kolla's own filters but those of
+//! `kolla.rs` (`kolla_address`, `customise_fluentd`,
+//! `extract_haproxy_services`, `namespace_haproxy_for_cell`,
 //! `database_shards_info`, `extract_cell`, ...), `json_query` (JMESPath),
 //! `xmlattr`, `urlize`, `wordwrap`, `to_datetime`, `fileglob`. Unknown by
 //! nature (random, time, host-dependent or salted): `random`, `shuffle`,

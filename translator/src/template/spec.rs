@@ -2549,6 +2549,7 @@ fn condition_lists() {
 fn missing_plugins_can_be_unknown() {
     let t = Templar::with_options(Options {
         missing_plugins_unknown: true,
+        ..Options::default()
     });
     let v = vars(&t, V);
     let out: Vec<String> = [
@@ -3051,6 +3052,7 @@ fn kolla_enable_conditions() {
 fn kolla_keystone_services() {
     let t = Templar::with_options(Options {
         missing_plugins_unknown: true,
+        ..Options::default()
     });
     let v = kolla_vars(&t, &["keystone"], "kolla_action: deploy\n");
     let out: Vec<String> = [
@@ -3115,6 +3117,7 @@ fn kolla_all_variables_expand_quickly() {
     let role_refs: Vec<&str> = roles.iter().map(String::as_str).collect();
     let t = Templar::with_options(Options {
         missing_plugins_unknown: true,
+        ..Options::default()
     });
     let v = kolla_vars(&t, &role_refs, "kolla_action: deploy\n");
     let names: Vec<String> = v.names().map(str::to_string).collect();
@@ -3327,4 +3330,58 @@ fn json_variables() {
         // (serde_json's maps are sorted unless its preserve_order is on.)
         &["dict {'s': 2, 'x': [1, 1]}", "int 4"],
     );
+}
+
+/// Kolla-ansible's filters (`kolla.rs`), as `kolla_ansible/filters.py`,
+/// `kolla_url.py` and `put_address_in_context.py` define them; only with
+/// `Options::kolla_filters`.
+#[test]
+fn kolla_filters() {
+    let t = Templar::with_options(Options {
+        kolla_filters: true,
+        ..Options::default()
+    });
+    let v = vars(
+        &t,
+        r#"
+group_names: [compute, keystone]
+flag: "yes"
+services:
+  keystone: {group: keystone, enabled: "{{ flag }}"}
+  glance: {group: glance-api, enabled: true}
+  horizon: {group: all, enabled: false}
+  cron: {host_in_groups: "{{ 'compute' in group_names }}", enabled: true}
+"#,
+    );
+    let out: Vec<String> = [
+        "{{ services.keystone | service_enabled_and_mapped_to_host }}",
+        "{{ services.glance | service_enabled_and_mapped_to_host }}",
+        "{{ services.horizon | service_mapped_to_host }}",
+        "{{ services | select_services_enabled_and_mapped_to_host | list }}",
+        "{{ {'group': 'x'} | service_enabled }}",
+        "{{ 'fd00::1' | put_address_in_context('url') }}",
+        "{{ '10.0.0.1' | put_address_in_context('rabbitmq') }}",
+        "{{ 'h' | kolla_url('https', 443, '/v3') }}",
+        "{{ 'h' | kolla_url('http', '5000') }}",
+    ]
+    .iter()
+    .map(|s| show(t.template(s, &v)))
+    .collect();
+    check(
+        &out,
+        &[
+            "bool True",
+            "bool False",
+            "bool True",
+            "list ['keystone', 'cron']",
+            "ERROR Service definition for '<unknown>' does not have an 'enabled' attribute",
+            "str '[fd00::1]'",
+            "str '10,0,0,1'",
+            "str 'https://h/v3'",
+            "str 'http://h:5000'",
+        ],
+    );
+    // Without the option they are not filters.
+    let plain = Templar::new();
+    assert!(show(plain.template("{{ {} | service_enabled }}", &v)).starts_with("ERROR"));
 }

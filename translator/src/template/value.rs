@@ -556,6 +556,13 @@ impl Value {
 
     /// Python truthiness.
     pub(crate) fn is_true(&self) -> R<bool> {
+        // Jinja's undefined from `x if c` without `else` is falsy (only
+        // storing it as a template's result is an error).
+        if let Value::Marker(e) = self {
+            if e.message == super::eval::UNDEFINED_IF {
+                return Ok(false);
+            }
+        }
         Ok(match self.known()? {
             Value::None => false,
             Value::Bool(b) => *b,
