@@ -610,14 +610,24 @@ class Reach:
                     parents = [templar.template(p) for p in ([parents] if isinstance(parents, str) else parents)]
                 except Exception:  # pylint: disable=broad-except
                     continue
-                inventory.add_dynamic_group(host, {
-                    'add_group': str(key).replace(' ', '-'),
-                    'parent_groups': [str(p).replace(' ', '-') for p in parents],
-                })
+                add_dynamic_group(inventory, host, str(key).replace(' ', '-'),
+                                  [str(p).replace(' ', '-') for p in parents])
         inventory.clear_pattern_cache()
 
 
 GROUP_BY = ('group_by', 'ansible.builtin.group_by', 'ansible.legacy.group_by')
+
+
+def add_dynamic_group(inventory: t.Any, host: t.Any, group: str, parents: list[str]) -> None:
+    """InventoryManager.add_dynamic_group, as the strategy calls it: with the
+    host and group_by's result on 2.19, with the host's name and an
+    AddGroup on 2.21."""
+    try:
+        from ansible._internal._task import AddGroup  # ansible-core >= 2.21
+    except ImportError:
+        inventory.add_dynamic_group(host, {'add_group': group, 'parent_groups': parents})
+    else:
+        inventory.add_dynamic_group(host.name, AddGroup(group_name=group, parent_group_names=parents))
 
 
 class _NotAnItem:

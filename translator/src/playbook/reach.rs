@@ -259,7 +259,12 @@ impl Loader {
                 let unusable = self.task_scope(layers, own, Some((&var, &item)));
                 match self.conditions(conds, unusable.as_ref()) {
                     Tri::False => Tri::False,
-                    _ => Tri::Unknown(deps),
+                    Tri::True => Tri::Unknown(deps),
+                    Tri::Unknown(mut d) => {
+                        d.remove(&var);
+                        d.extend(deps);
+                        Tri::Unknown(d)
+                    }
                 }
             }
             Some(Ok(items)) => {
