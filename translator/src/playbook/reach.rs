@@ -45,8 +45,10 @@ pub(super) const MAGIC: u8 = 23;
 /// What the tasks visited so far did.
 #[derive(Default)]
 pub(super) struct State {
-    /// Names set at run time by the tasks before (`register`, `set_fact`).
-    runtime: HashSet<String>,
+    /// Names set at run time by the tasks before (`register`, `set_fact`),
+    /// but those `-e` sets (it outranks them). Shared by the scopes made
+    /// until the next one is added.
+    runtime: Arc<HashSet<String>>,
     /// Above zero inside what does not run: a play without targets, an
     /// include whose condition is false.
     gate: usize,
@@ -166,18 +168,24 @@ impl Loader {
         }
         if let Some(r) = own.get("register").and_then(|r| r.value.as_str()) {
             // Registered even when skipped.
-            self.reach.runtime.insert(r.to_string());
+            self.set_at_run_time(r);
         }
         if result == Some(false) {
             return;
         }
         if is_builtin(&task.action, "set_fact") {
             for k in task.args.keys().filter(|k| *k != "cacheable") {
-                self.reach.runtime.insert(k.clone());
+                self.set_at_run_time(k);
             }
         }
         if is_builtin(&task.action, "group_by") {
             self.group_by(task, own, scope, conds.as_deref().unwrap_or_default());
+        }
+    }
+
+    fn set_at_run_time(&mut self, name: &str) {
+        if !self.reach.runtime.contains(name) && !self.opts.extra_vars.contains_key(name) {
+            Arc::make_mut(&mut self.reach.runtime).insert(name.to_string());
         }
     }
 
@@ -202,13 +210,7 @@ impl Loader {
         own: &Own,
         bound: Option<(&str, &Value)>,
     ) -> Arc<dyn Vars> {
-        let runtime: HashSet<String> = self
-            .reach
-            .runtime
-            .iter()
-            .filter(|n| !self.opts.extra_vars.contains_key(*n))
-            .cloned()
-            .collect();
+        let runtime = &self.reach.runtime;
         let over = |inner: Arc<dyn Vars>| -> Arc<dyn Vars> {
             let inner: Arc<dyn Vars> = Arc::new(RunTime {
                 runtime: runtime.clone(),
@@ -471,7 +473,7 @@ fn list_node(items: &[String]) -> Node {
 /// (they outrank everything but `-e`), and so is an undefined `ansible_*`
 /// name (a fact, injected as a variable).
 struct RunTime {
-    runtime: HashSet<String>,
+    runtime: Arc<HashSet<String>>,
     inner: Arc<dyn Vars>,
 }
 
