@@ -21,7 +21,8 @@
 //!
 //! Not simulated: `add_host` (its hosts and groups exist only at run
 //! time), `include_vars` (its names are not marked), `serial` batches,
-//! hosts that fail, conditions of handlers. A task is evaluated for the
+//! hosts that fail, conditions of handlers; `groups` and `group_names` are
+//! those of the play's start (a `group_by` counts from the next play on). A task is evaluated for the
 //! first host only: a condition that differs between hosts is decided by
 //! the first.
 
@@ -144,12 +145,12 @@ impl Loader {
             Json::Array(a) => a.clone(),
             x => vec![x.clone()],
         });
-        let base = self.task_scope(&scope.vars, own, None);
         // A handler's condition is not reported (it runs when notified),
         // but what it may do counts: Kolla's `mariadb_bootstrap_restart`
         // group is made by a handler.
         let result = match &conds {
             Some(c) if task.file.is_some() && !scope.handlers => {
+                let base = self.task_scope(&scope.vars, own, None);
                 let r = match self.decide(c, own, &scope.vars, &base) {
                     Tri::True => Some(true),
                     Tri::False => Some(false),
