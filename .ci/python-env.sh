@@ -3,8 +3,15 @@
 # the real ansible-core (ansible-inventory, its YAML loader) and the real
 # kolla-ansible package (its inventories and YAML tree).
 #
-# Idempotent: when .venv already holds the pinned versions it does nothing.
-# The last line printed is `export CONCERTO_PYTHON=...`, so a CI script can
+# It also fetches ansible-core's source distribution (same version) and
+# extracts its integration tests (`test/integration/targets/`) to
+# .venv/ansible-core-src/: their playbooks are a conformance corpus of the
+# playbook loader (translator/tests/ansible_targets_conformance.rs).
+#
+# Idempotent: when .venv already holds the pinned versions and the
+# extracted targets it does nothing.
+# The last line printed is
+# `export CONCERTO_PYTHON=... CONCERTO_ANSIBLE_SRC=...`, so a CI script can
 # `eval "$(.ci/python-env.sh | tail -n1)"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +69,36 @@ else
     }
 fi
 
-echo "export CONCERTO_PYTHON=$VENV/bin/python"
+# ansible-core's sdist (the wheel has no tests): downloaded once into
+# .venv/sdist/, its test/integration/targets/ extracted once into
+# .venv/ansible-core-src/ (a `.version` file records which sdist).
+SDIST_DIR="$VENV/sdist"
+SRC="$VENV/ansible-core-src"
+SDIST="$SDIST_DIR/ansible_core-$ANSIBLE_CORE_VERSION.tar.gz"
+if [ -f "$SRC/.version" ] && [ "$(cat "$SRC/.version")" = "$ANSIBLE_CORE_VERSION" ] &&
+    [ -d "$SRC/test/integration/targets" ]; then
+    echo "python-env: $SRC already holds ansible-core $ANSIBLE_CORE_VERSION's integration targets" >&2
+else
+    if [ ! -f "$SDIST" ]; then
+        echo "python-env: downloading the ansible-core $ANSIBLE_CORE_VERSION sdist" >&2
+        mkdir -p "$SDIST_DIR"
+        "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check \
+            --no-binary :all: --no-deps -d "$SDIST_DIR" "ansible-core==$ANSIBLE_CORE_VERSION" >&2 || {
+            echo "python-env: could not download the ansible-core $ANSIBLE_CORE_VERSION sdist" >&2
+            exit 1
+        }
+    fi
+    [ -f "$SDIST" ] || {
+        echo "python-env: pip did not leave $SDIST" >&2
+        exit 1
+    }
+    echo "python-env: extracting test/integration/targets/ to $SRC" >&2
+    rm -rf "$SRC" "$SRC.tmp"
+    mkdir -p "$SRC.tmp"
+    tar -xzf "$SDIST" -C "$SRC.tmp" --strip-components=1 \
+        "ansible_core-$ANSIBLE_CORE_VERSION/test/integration/targets"
+    echo "$ANSIBLE_CORE_VERSION" >"$SRC.tmp/.version"
+    mv "$SRC.tmp" "$SRC"
+fi
+
+echo "export CONCERTO_PYTHON=$VENV/bin/python CONCERTO_ANSIBLE_SRC=$SRC"

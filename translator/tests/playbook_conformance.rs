@@ -16,8 +16,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::ir::{differences, oracle_ir, oracle_ir_with, take_conditions, Condition};
 use common::Stack;
 use concerto_translator::playbook::{self, AnsibleCore, Options};
 use serde_json::Value;
@@ -28,53 +28,6 @@ on_each_stack!(
     kolla_deploy_expanded_matches_ansible,
     zabbix_and_mongodb_roles_match_ansible,
 );
-
-fn exporter() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ansible_plugin/concerto_ir_export.py")
-}
-
-fn oracle_ir(
-    python: &Path,
-    playbook: &Path,
-    inventory: &str,
-    extra: &[&str],
-    expand: bool,
-) -> Value {
-    oracle_ir_with(python, playbook, inventory, extra, expand, None)
-}
-
-/// The oracle's IR, with `ANSIBLE_COLLECTIONS_PATH` when given.
-fn oracle_ir_with(
-    python: &Path,
-    playbook: &Path,
-    inventory: &str,
-    extra: &[&str],
-    expand: bool,
-    collections: Option<&Path>,
-) -> Value {
-    let mut cmd = Command::new(python);
-    cmd.arg(exporter()).arg(playbook).args(["-i", inventory]);
-    if expand {
-        cmd.arg("--expand");
-    }
-    for e in extra {
-        cmd.args(["-e", e]);
-    }
-    if let Some(c) = collections {
-        cmd.env("ANSIBLE_COLLECTIONS_PATH", c);
-    }
-    // Run away from any ansible.cfg of the repository.
-    cmd.current_dir(std::env::temp_dir());
-    let out = cmd.output().expect("the oracle runs");
-    assert!(
-        out.status.success(),
-        "the oracle ({}) failed on {}:\n{}",
-        python.display(),
-        playbook.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the oracle writes JSON")
-}
 
 /// The ansible-core whose IR we write for a stack.
 fn target(stack: Stack) -> AnsibleCore {
@@ -112,33 +65,6 @@ fn ours_with(
     serde_json::to_value(&ir).unwrap()
 }
 
-/// The first differences between two IRs, as `path: ours vs oracle`.
-fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
-    if out.len() >= 20 {
-        return;
-    }
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => differences(p, q, &format!("{path}.{k}"), out),
-                    (p, q) => out.push(format!("{path}.{k}: {p:?} vs {q:?}")),
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            if x.len() != y.len() {
-                out.push(format!("{path}: {} items vs {}", x.len(), y.len()));
-            }
-            for (i, (p, q)) in x.iter().zip(y).enumerate() {
-                differences(p, q, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
-        _ => {}
-    }
-}
-
 /// The IRs are equal but for the conditions' values (`when_result`,
 /// checked by [`check_conditions`]).
 fn assert_same(stack: Stack, name: &str, ours: &Value, oracle: &Value) -> Conditions {
@@ -159,44 +85,6 @@ fn assert_same(stack: Stack, name: &str, ours: &Value, oracle: &Value) -> Condit
         diffs.join("\n")
     );
     check_conditions(stack, name, &mine, &theirs)
-}
-
-/// A task's condition as one side evaluated it.
-#[derive(Debug)]
-struct Condition {
-    at: String,
-    result: Option<bool>,
-    /// Ours: what an unknown result depends on. The oracle: its error.
-    why: Vec<String>,
-}
-
-/// Removes `when_result` (and `when_depends`, `when_error`) from an IR,
-/// in document order.
-fn take_conditions(v: &mut Value, out: &mut Vec<Condition>) {
-    match v {
-        Value::Object(m) => {
-            if let Some(r) = m.remove("when_result") {
-                let mut why: Vec<String> = Vec::new();
-                for k in ["when_depends", "when_error"] {
-                    match m.remove(k) {
-                        Some(Value::Array(a)) => {
-                            why.extend(a.iter().filter_map(|x| x.as_str().map(String::from)))
-                        }
-                        Some(Value::String(e)) => why.push(e),
-                        _ => {}
-                    }
-                }
-                out.push(Condition {
-                    at: format!("{}:{}", m["file"].as_str().unwrap_or("?"), m["line"]),
-                    result: r.as_bool(),
-                    why,
-                });
-            }
-            m.values_mut().for_each(|x| take_conditions(x, out));
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| take_conditions(x, out)),
-        _ => {}
-    }
 }
 
 /// How our conditions compare with ansible-core's.

@@ -126,6 +126,20 @@ pub fn parse(
         .help("a task names a module: `- ansible.builtin.command: echo hi`"));
     };
 
+    // Only Ansible sets `_ansible_*` arguments (free-form text aside).
+    if !is_freeform(&action) {
+        if let Some(k) = args.keys().find(|k| k.starts_with("_ansible_")) {
+            return Err(err(
+                src,
+                at.span,
+                format!(
+                    "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                     '{action}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+                ),
+                "this task",
+            ));
+        }
+    }
     // `args:` first, then the module's own arguments over them.
     let mut merged: IndexMap<String, Node> = IndexMap::new();
     match additional.map(|n| (n, &n.value)) {
@@ -156,6 +170,112 @@ pub fn parse(
     })
 }
 
+/// The options of `include_tasks`/`import_tasks` (`TaskInclude.check_options`)
+/// and `include_role`/`import_role` (`IncludeRole.load`), checked as
+/// Ansible checks them when loading; `file: x` becomes `_raw_params: x`.
+pub fn check_include_options(
+    parsed: &mut Parsed,
+    src: &Source,
+    at: &Node,
+) -> Result<(), PlaybookError> {
+    let action = parsed.action.clone();
+    let tasks = is_builtin(&action, "include_tasks") || is_builtin(&action, "import_tasks");
+    let roles = is_builtin(&action, "include_role") || is_builtin(&action, "import_role");
+    if !tasks && !roles {
+        return Ok(());
+    }
+    let valid: &[&str] = if tasks {
+        &["file", "_raw_params", "apply"]
+    } else {
+        &[
+            "name",
+            "role",
+            "tasks_from",
+            "vars_from",
+            "defaults_from",
+            "handlers_from",
+            "apply",
+            "public",
+            "allow_duplicates",
+            "rolespec_validate",
+        ]
+    };
+    let bad: Vec<&str> = parsed
+        .args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if !bad.is_empty() {
+        return Err(err(
+            src,
+            at.span,
+            format!("Invalid options for {action}: {}", bad.join(",")),
+            "this task",
+        )
+        .help(format!("{action} takes {}", valid.join(", "))));
+    }
+    if tasks {
+        let raw = parsed.args.get("_raw_params").map(|n| n.value.is_truthy());
+        if raw != Some(true) {
+            let file = parsed.args.shift_remove("file");
+            match file {
+                Some(f) if f.value.is_truthy() => {
+                    parsed.args.insert("_raw_params".into(), f);
+                }
+                _ => {
+                    return Err(err(
+                        src,
+                        at.span,
+                        format!("No file specified for {action}"),
+                        "this task",
+                    )
+                    .help(format!("write `{action}: file.yml`")))
+                }
+            }
+        }
+    } else {
+        for (k, v) in &parsed.args {
+            if k.ends_with("_from") && !matches!(v.value, Yaml::Str(_) | Yaml::Unsafe(_)) {
+                return Err(err(
+                    src,
+                    v.span,
+                    format!(
+                        "Expected a string for {k} but got {} instead",
+                        v.value.type_name()
+                    ),
+                    "not a string",
+                ));
+            }
+        }
+    }
+    // `apply` is for the dynamic includes only: imports inherit directly.
+    if let Some(apply) = parsed.args.get("apply") {
+        let include = is_builtin(&action, "include_tasks") || is_builtin(&action, "include_role");
+        if apply.value.is_truthy() && !include {
+            return Err(err(
+                src,
+                apply.span,
+                format!("Invalid options for {action}: apply"),
+                "apply",
+            )
+            .help("an import's keywords already apply to what it imports"));
+        }
+        if !matches!(apply.value, Yaml::Map(_)) {
+            return Err(err(
+                src,
+                apply.span,
+                format!(
+                    "Expected a dict for apply but got {} instead",
+                    apply.value.type_name()
+                ),
+                "not a mapping",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `{{ x }}` and nothing else (Ansible's `is_possibly_all_template`).
 fn is_possibly_all_template(s: &str) -> bool {
     let t = s.trim();
@@ -183,8 +303,33 @@ fn new_style(
     }
 }
 
-/// `action: module ARGS` or `local_action: ...`.
+/// `action: module ARGS` or `local_action: ...`; an `args` among the
+/// arguments is merged into them (`_normalize_parameters`).
 fn old_style(
+    thing: &Node,
+    src: &Source,
+) -> Result<(String, IndexMap<String, Node>), PlaybookError> {
+    let (module, mut args) = old_style_args(thing, src)?;
+    if let Some(inner) = args.shift_remove("args") {
+        match &inner.value {
+            Yaml::Str(s) | Yaml::Unsafe(s) => args.extend(kv(s, false, &inner, src)?),
+            Yaml::Map(m) => args.extend(m.iter().map(|(k, v)| (k.to_py_str(), v.clone()))),
+            Yaml::Null => {}
+            _ => {
+                return Err(err(
+                    src,
+                    inner.span,
+                    "the action's `args` must be a mapping",
+                    "here",
+                )
+                .help("write `args:` as a mapping of the module's arguments"))
+            }
+        }
+    }
+    Ok((module, args))
+}
+
+fn old_style_args(
     thing: &Node,
     src: &Source,
 ) -> Result<(String, IndexMap<String, Node>), PlaybookError> {

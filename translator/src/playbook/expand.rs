@@ -42,12 +42,13 @@ impl Loader {
                 .args
                 .get(k)
                 .and_then(|n| n.value.as_str())
+                .filter(|v| !is_omit(v))
                 .map(str::to_string)
         };
         let terms_of_loop = loop_terms(&own);
         // The include's own `vars:` are its params (level 21).
         let layers = super::vars::with(&scope.vars, 21, super::vars::vars_of(&own));
-        let frame = Arc::new(Frame {
+        let include = Arc::new(Frame {
             kind: Kind::Include,
             own,
             parent: scope.parent.clone(),
@@ -56,115 +57,160 @@ impl Loader {
             play: None,
             statically_loaded: false,
         });
-        if is_builtin(&parsed.action, "include_role") {
-            let Some(raw) = arg("name").or_else(|| arg("role")) else {
-                return Ok(());
-            };
-            match self.resolve(&raw, &layers) {
-                Name::Known(name) => {
-                    let entry = RoleEntry {
-                        name,
-                        own: Own::new(),
-                        tasks_from: arg("tasks_from").map(|t| self.resolve_or_raw(&t, &layers)),
-                        handlers_from: arg("handlers_from")
-                            .map(|t| self.resolve_or_raw(&t, &layers)),
-                        params: Own::new(),
-                    };
-                    // The included tasks see the include's params.
-                    let inner = Scope {
-                        parent: Some(frame),
-                        vars: layers.clone(),
-                        ..scope.clone()
-                    };
-                    let basedir = scope
-                        .role
-                        .as_ref()
-                        .and_then(|r| r.path.parent().map(Path::to_path_buf));
-                    let chain = scope.role.iter().cloned().collect::<Vec<_>>();
-                    if let Some(path) = self.find_role(&entry.name, basedir.as_deref()) {
-                        if scope.stack.iter().any(|p| p.starts_with(&path)) {
-                            task.include_loop = Some(true);
-                            return Ok(());
-                        }
-                    }
-                    let tasks =
-                        self.role_blocks(&entry, ds, doc, &inner, &chain, basedir.as_deref())?;
-                    let hscope = Scope {
-                        handlers: true,
-                        ..inner.clone()
-                    };
-                    let handlers =
-                        self.role_handlers_under(&entry, ds, doc, &hscope, basedir.as_deref())?;
-                    let file = self
-                        .find_role(&entry.name, basedir.as_deref())
-                        .and_then(|p| self.role_file(&p, "tasks", entry.tasks_from.as_deref()))
-                        .map(|p| self.rel(&p))
-                        .unwrap_or(entry.name.clone());
-                    task.included = Some(Included {
-                        file,
-                        tasks,
-                        handlers: Some(handlers),
-                    });
-                }
-                Name::Unknown(glob) => {
-                    task.candidates = Some(self.role_candidates(&glob));
-                }
-            }
-            return Ok(());
-        }
-        let Some(raw) = arg("_raw_params").or_else(|| arg("file")) else {
+        let parent = apply_block(parsed, include, scope);
+        let role = is_builtin(&parsed.action, "include_role");
+        let raw = if role {
+            arg("name").or_else(|| arg("role"))
+        } else {
+            arg("_raw_params")
+        };
+        let Some(raw) = raw else {
             return Ok(());
         };
-        match self.resolve(&raw, &layers) {
-            Name::Known(name) => {
-                let Some(path) = self.find_task_file(&name, scope, "tasks") else {
-                    return Ok(());
-                };
-                if scope.stack.iter().any(|p| p == &path) {
-                    task.include_loop = Some(true);
-                    return Ok(());
-                }
-                let with_params = Scope {
-                    vars: layers.clone(),
-                    ..scope.clone()
-                };
-                let tasks = self.load_task_file(&path, ds, doc, &with_params, frame)?;
-                task.included = Some(Included {
-                    file: self.rel(&path),
-                    tasks,
-                    handlers: None,
-                });
-            }
-            Name::Unknown(glob) => {
-                let globs = match terms_of_loop {
-                    Some((var, terms)) if has_var(&raw, &var) => terms
-                        .iter()
-                        .map(|t| {
-                            let term = match self.resolve(t, &layers) {
-                                Name::Known(k) => escape_glob(&k),
-                                Name::Unknown(g) => g,
-                            };
-                            replace_var(&raw, &var, &term, |rest| {
-                                match self.resolve(rest, &layers) {
-                                    Name::Known(k) => escape_glob(&k),
-                                    Name::Unknown(g) => g,
-                                }
-                            })
+        // The oracle's glob of the name: with a loop over literal terms and
+        // the name using the loop variable, one glob per term.
+        let globs = |this: &Loader, glob: String| -> Vec<String> {
+            match &terms_of_loop {
+                Some((var, terms)) if has_var(&raw, var) => terms
+                    .iter()
+                    .map(|t| {
+                        let term = match this.resolve(t, &layers) {
+                            Name::Known(k) => escape_glob(&k),
+                            Name::Unknown(g) => g,
+                        };
+                        replace_var(&raw, var, &term, |rest| match this.resolve(rest, &layers) {
+                            Name::Known(k) => escape_glob(&k),
+                            Name::Unknown(g) => g,
                         })
-                        .collect(),
-                    _ => vec![glob],
-                };
+                    })
+                    .collect(),
+                _ => vec![glob],
+            }
+        };
+        let name = match self.resolve(&raw, &layers) {
+            Name::Known(name) => name,
+            Name::Unknown(glob) => {
                 let mut all: Vec<String> = Vec::new();
-                for g in globs {
-                    for c in self.file_candidates(&g, scope) {
-                        if !all.contains(&c) {
-                            all.push(c);
-                        }
-                    }
+                for g in globs(self, glob) {
+                    all.extend(if role {
+                        self.role_candidates(&g, arg("tasks_from").filter(|t| !t.contains("{{")))
+                    } else {
+                        self.file_candidates(&g, scope)
+                    });
                 }
+                // The oracle lists them sorted, once each.
+                all.sort();
+                all.dedup();
                 task.candidates = Some(all);
+                return Ok(());
+            }
+        };
+        // What the include loads is read when it runs: a file or role that
+        // cannot be loaded (missing, malformed) fails then, not the
+        // playbook, and the include stays as it is.
+        // The included tasks see the include's params.
+        let scope = &Scope {
+            vars: layers.clone(),
+            ..scope.clone()
+        };
+        let loaded = if role {
+            let entry = RoleEntry {
+                name,
+                own: Own::new(),
+                tasks_from: arg("tasks_from").map(|t| self.resolve_or_raw(&t, &layers)),
+                handlers_from: arg("handlers_from").map(|t| self.resolve_or_raw(&t, &layers)),
+                params: Own::new(),
+                validate: super::role::validate_option(parsed.args.get("rolespec_validate")),
+                collections: scope.role_collections(),
+            };
+            self.include_role(task, entry, parent, ds, doc, scope)
+        } else {
+            self.include_tasks(task, &name, parent, ds, doc, scope)
+        };
+        if loaded.is_err() {
+            task.included = None;
+        }
+        Ok(())
+    }
+
+    /// `include_role` of a role whose name is known.
+    fn include_role(
+        &mut self,
+        task: &mut ir::Task,
+        entry: RoleEntry,
+        parent: Arc<Frame>,
+        ds: &Node,
+        doc: &Document,
+        scope: &Scope,
+    ) -> Result<(), PlaybookError> {
+        let inner = Scope {
+            parent: Some(parent),
+            ..scope.clone()
+        };
+        let basedir = scope
+            .role
+            .as_ref()
+            .and_then(|r| r.path.parent().map(Path::to_path_buf));
+        let chain = scope.role.iter().cloned().collect::<Vec<_>>();
+        let path = self
+            .locate_role(&entry.name, basedir.as_deref(), &entry.collections)
+            .map(|found| found.path);
+        if let Some(path) = &path {
+            // A role including itself from its tasks (the playbook may
+            // be inside the role's directory: only its tasks count).
+            if scope
+                .stack
+                .iter()
+                .any(|p| p.starts_with(path.join("tasks")))
+            {
+                task.include_loop = Some(true);
+                return Ok(());
             }
         }
+        let tasks = self.role_blocks(&entry, ds, doc, &inner, &chain, basedir.as_deref())?;
+        let hscope = Scope {
+            handlers: true,
+            ..inner.clone()
+        };
+        let handlers = self.role_handlers_under(&entry, ds, doc, &hscope, basedir.as_deref())?;
+        // The role's tasks file, or the role itself when it has none.
+        let file = path
+            .map(|p| {
+                let tasks = self.role_file(&p, "tasks", entry.tasks_from.as_deref());
+                self.rel(tasks.as_deref().unwrap_or(&p))
+            })
+            .unwrap_or(entry.name.clone());
+        task.included = Some(Included {
+            file,
+            tasks,
+            handlers: Some(handlers),
+        });
+        Ok(())
+    }
+
+    /// `include_tasks` of a file whose name is known.
+    fn include_tasks(
+        &mut self,
+        task: &mut ir::Task,
+        name: &str,
+        parent: Arc<Frame>,
+        ds: &Node,
+        doc: &Document,
+        scope: &Scope,
+    ) -> Result<(), PlaybookError> {
+        let Some(path) = self.find_task_file(name, scope, "tasks") else {
+            return Ok(());
+        };
+        if scope.stack.iter().any(|p| p == &path) {
+            task.include_loop = Some(true);
+            return Ok(());
+        }
+        let tasks = self.load_task_file(&path, ds, doc, scope, parent)?;
+        task.included = Some(Included {
+            file: self.rel(&path),
+            tasks,
+            handlers: None,
+        });
         Ok(())
     }
 
@@ -225,10 +271,12 @@ impl Loader {
         out
     }
 
-    /// Roles on the search path whose names the glob matches.
-    fn role_candidates(&self, glob: &str) -> Vec<String> {
-        let mut dirs = vec![self.base.join("roles")];
+    /// The task files of the roles on the search path whose names the
+    /// glob matches (`tasks/main.yml`, or `tasks_from` when it is static).
+    fn role_candidates(&self, glob: &str, tasks_from: Option<String>) -> Vec<String> {
+        let mut dirs = vec![self.playbook_dir.join("roles")];
         dirs.extend(self.opts.roles_path.iter().cloned());
+        dirs.push(self.playbook_dir.clone());
         let mut out = Vec::new();
         for d in dirs {
             let Ok(entries) = std::fs::read_dir(&d) else {
@@ -243,12 +291,45 @@ impl Loader {
                     .map(|f| f.to_string_lossy().to_string())
                     .unwrap_or_default();
                 if p.is_dir() && glob_match(glob, &f) {
-                    out.push(self.rel(&p));
+                    if let Some(tasks) = self.role_file(&p, "tasks", tasks_from.as_deref()) {
+                        out.push(self.rel(&tasks));
+                    }
                 }
             }
         }
         out
     }
+}
+
+/// The parent of what an include loads: the include itself, or with
+/// `apply:` a block of those keywords under it (`build_parent_block`).
+fn apply_block(parsed: &args::Parsed, include: Arc<Frame>, scope: &Scope) -> Arc<Frame> {
+    let Some(Yaml::Map(apply)) = parsed.args.get("apply").map(|n| &n.value) else {
+        return include;
+    };
+    if apply.is_empty() {
+        return include;
+    }
+    Arc::new(Frame {
+        kind: Kind::Block,
+        own: apply
+            .iter()
+            .map(|(k, v)| (k.to_py_str(), v.clone()))
+            .collect(),
+        parent: Some(include),
+        role: scope.role.clone(),
+        dep_chain: None,
+        play: Some(scope.play.clone()),
+        statically_loaded: true,
+    })
+}
+
+/// `{{ omit }}`: the argument is left out.
+fn is_omit(text: &str) -> bool {
+    text.trim()
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .is_some_and(|t| t.trim() == "omit")
 }
 
 /// The loop variable (`loop_control.loop_var`, else `item`) and the

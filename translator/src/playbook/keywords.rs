@@ -161,6 +161,8 @@ pub fn is_default(k: &str, v: &serde_json::Value) -> bool {
         "poll" => v == &Value::from(15),
         "throttle" | "timeout" | "async" => v == &Value::from(0),
         "no_log" | "any_errors_fatal" => v == &Value::Bool(false),
+        // `C.DEFAULT_STRATEGY`, without an ansible.cfg.
+        "strategy" => v == &Value::from("linear"),
         _ => false,
     }
 }

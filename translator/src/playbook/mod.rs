@@ -21,6 +21,7 @@ mod error;
 mod expand;
 pub mod ir;
 mod keywords;
+mod module_defaults;
 mod play;
 mod reach;
 mod role;
@@ -122,6 +123,13 @@ pub struct Loader {
     opts: Options,
     /// The playbook's directory: relative paths in the IR start here.
     base: PathBuf,
+    /// The directory of the playbook file being loaded (an imported one's
+    /// own): roles and imported files are looked for from there.
+    playbook_dir: PathBuf,
+    /// The collection of an imported collection playbook: from then on
+    /// the first collection an unqualified role is looked for in (Ansible
+    /// sets `AnsibleCollectionConfig.default_collection` and keeps it).
+    default_collection: Option<String>,
     files: HashMap<PathBuf, Arc<Document>>,
     pub warnings: Vec<YamlWarning>,
     /// Handlers of roles imported by the play being loaded (`import_role`
@@ -163,6 +171,8 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
         .to_path_buf();
     let mut loader = Loader {
         opts: opts.clone(),
+        playbook_dir: base.clone(),
+        default_collection: None,
         base,
         files: HashMap::new(),
         warnings: Vec::new(),

@@ -29,6 +29,9 @@ pub(super) struct RoleFrame {
     pub name: String,
     pub own: Own,
     pub path: PathBuf,
+    /// The collection (`ns.coll`) the role is in, if any: its unqualified
+    /// dependencies and imports are looked for there first.
+    pub collection: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,9 @@ pub(super) struct Scope {
     /// The directory relative imports start from.
     pub dir: PathBuf,
     pub handlers: bool,
+    /// The `when` of the `import_playbook`s importing the play, which
+    /// Ansible puts before that of each top-level block of its sections.
+    pub import_when: Vec<Node>,
     /// Files being imported, outermost first (loops).
     pub stack: Vec<PathBuf>,
     /// The variables gathered so far (for `--expand`).
@@ -82,6 +88,15 @@ pub(super) struct Scope {
 }
 
 impl Scope {
+    /// Collections an unqualified role name is looked for in, here: the
+    /// enclosing role's collection, or the play's `collections`.
+    pub(super) fn role_collections(&self) -> Vec<String> {
+        match &self.role {
+            Some(r) => r.collection.iter().cloned().collect(),
+            None => play_collections(&self.play.own),
+        }
+    }
+
     /// The dependency chain of the enclosing role, for a role imported
     /// from its tasks.
     fn dep_chain_for_import(&self) -> Vec<Arc<RoleFrame>> {
@@ -89,6 +104,18 @@ impl Scope {
         from_parent
             .or_else(|| self.dep_chain.clone())
             .unwrap_or_default()
+    }
+}
+
+/// The play's `collections:` (the names written).
+pub(super) fn play_collections(play: &Own) -> Vec<String> {
+    match play.get("collections").map(|n| &n.value) {
+        Some(Yaml::Seq(items)) => items
+            .iter()
+            .filter_map(|n| n.value.as_str().map(str::to_string))
+            .collect(),
+        Some(Yaml::Str(s)) => vec![s.clone()],
+        _ => Vec::new(),
     }
 }
 
@@ -120,12 +147,21 @@ fn extend(value: V, new: V, prepend: bool) -> V {
     Some(Value::Array(out))
 }
 
+/// The `name:` as written: "" when absent or null (`name:` with no value).
+pub(super) fn name_of(own: &Own) -> String {
+    match own.get("name").map(|n| &n.value) {
+        None | Some(Yaml::Null) => String::new(),
+        Some(v) => v.to_py_str(),
+    }
+}
+
 fn own_value(own: &Own, attr: &str) -> V {
     own.get(attr).map(|n| keyword_json(attr, n))
 }
 
 /// A keyword's value as Ansible stores it when loading (`_load_tags`
-/// splits a string on commas; the rest stay as written).
+/// splits a string on commas, `_load_module_defaults` qualifies module
+/// names; the rest stay as written).
 pub(super) fn keyword_json(attr: &str, n: &Node) -> Value {
     match (attr, &n.value) {
         ("tags", Yaml::Str(s)) | ("tags", Yaml::Unsafe(s)) => Value::Array(
@@ -133,6 +169,7 @@ pub(super) fn keyword_json(attr: &str, n: &Node) -> Value {
                 .map(|t| Value::String(t.trim().to_string()))
                 .collect(),
         ),
+        ("module_defaults", _) => super::module_defaults::loaded(ir::json(n)),
         _ => ir::json(n),
     }
 }
@@ -264,14 +301,19 @@ pub(super) fn resolve_block(frame: &Frame) -> Keywords {
 
 /// The IR form of a keyword value: list-valued keywords as lists (a
 /// scalar is a list of one), tags sorted and without repeats (Ansible
-/// keeps them in sets along the way).
+/// keeps them in sets along the way). `environment` becomes a list only
+/// by being extended with a parent's value (`_extend_value`); where
+/// nothing was (a play, a block at the top of a play section) Ansible
+/// returns the value as written.
 pub(super) fn normalize(k: &str, v: Value) -> Value {
     if !keywords::is_list(k) {
         return v;
     }
+    let extended_only = k == "environment";
     let mut list = match v {
         Value::Array(a) => a,
         Value::Null => Vec::new(),
+        x if extended_only => return x,
         x => vec![x],
     };
     if k == "tags" {
@@ -300,6 +342,79 @@ fn task_list<'n>(list: &'n Node, src: &Source) -> Result<&'n [Node], PlaybookErr
         ),
         None => Ok(items),
     }
+}
+
+/// What Ansible refuses where a task is: a role include or import as a
+/// handler, `meta: end_role` in a handler or outside a role
+/// (`load_list_of_tasks`).
+fn check_placement(
+    parsed: &args::Parsed,
+    scope: &Scope,
+    src: &Source,
+    ds: &Node,
+) -> Result<(), PlaybookError> {
+    let action = parsed.action.as_str();
+    if scope.handlers && (is_builtin(action, "include_role") || is_builtin(action, "import_role")) {
+        return Err(structure(
+            src,
+            ds,
+            format!("Using '{action}' as a handler is not supported."),
+            "here",
+        )
+        .help("a handler can include tasks (`include_tasks`), not a role"));
+    }
+    let end_role = is_builtin(action, "meta")
+        && parsed
+            .args
+            .get("_raw_params")
+            .is_some_and(|n| n.value.as_str() == Some("end_role"));
+    if end_role && scope.handlers {
+        return Err(structure(
+            src,
+            ds,
+            "Cannot execute 'end_role' from a handler",
+            "here",
+        ));
+    }
+    if end_role && scope.role.is_none() {
+        return Err(structure(
+            src,
+            ds,
+            "Cannot execute 'end_role' from outside of a role",
+            "here",
+        )
+        .help("`meta: end_play` ends the play"));
+    }
+    Ok(())
+}
+
+/// `Task._validate_register`: a variable name (ASCII letters, digits and
+/// `_`, not starting with a digit, not a Jinja constant).
+fn check_register(v: &Node, src: &Source) -> Result<(), PlaybookError> {
+    let ok = v.value.as_str().is_some_and(|s| {
+        let mut chars = s.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !matches!(
+                s,
+                "true" | "false" | "none" | "True" | "False" | "None" | "not"
+            )
+    });
+    if ok {
+        return Ok(());
+    }
+    Err(structure(
+        src,
+        v,
+        format!(
+            "Invalid 'register' specified: Invalid variable name '{}'.",
+            v.value.to_py_str()
+        ),
+        "not a variable name",
+    )
+    .help("Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."))
 }
 
 fn structure(src: &Source, node: &Node, msg: impl Into<String>, label: &str) -> PlaybookError {
@@ -338,7 +453,13 @@ impl Loader {
         Ok(out)
     }
 
-    fn new_block_frame(&self, own: Own, scope: &Scope) -> Arc<Frame> {
+    fn new_block_frame(&self, mut own: Own, scope: &Scope) -> Arc<Frame> {
+        // A top-level block of a play section (not in a role, not in an
+        // imported file) of an imported play.
+        if !scope.import_when.is_empty() && scope.parent.is_none() && scope.role.is_none() {
+            let when = super::play::prepend_when(&scope.import_when, own.get("when"));
+            own.insert("when".into(), when);
+        }
         Arc::new(Frame {
             kind: Kind::Block,
             own,
@@ -405,10 +526,7 @@ impl Loader {
                 own.insert(name, v.clone());
             }
         }
-        let name = own
-            .get("name")
-            .map(|n| n.value.to_py_str())
-            .unwrap_or_default();
+        let name = name_of(&own);
         let block_vars = super::vars::vars_of(&own);
         let frame = self.new_block_frame(own, scope);
         let inner = Scope {
@@ -465,7 +583,9 @@ impl Loader {
                 out.push(self.block(ds, doc, scope)?);
                 continue;
             }
-            let parsed = args::parse(m, scope.handlers, src, ds)?;
+            let mut parsed = args::parse(m, scope.handlers, src, ds)?;
+            args::check_include_options(&mut parsed, src, ds)?;
+            check_placement(&parsed, scope, src, ds)?;
             let own = self.task_keywords(m, &parsed, scope.handlers, src)?;
             if is_builtin(&parsed.action, "import_tasks") {
                 if own.contains_key("loop") {
@@ -592,6 +712,9 @@ impl Loader {
                 own.insert("loop".into(), v.clone());
                 continue;
             }
+            if name == "register" {
+                check_register(v, src)?;
+            }
             if keywords::is_task_keyword(&name, handler) {
                 if name == "loop" && own.contains_key("loop_with") {
                     return Err(PlaybookError::new(
@@ -621,10 +744,7 @@ impl Loader {
         doc: &Document,
         scope: &Scope,
     ) -> ir::Task {
-        let name = own
-            .get("name")
-            .map(|n| n.value.to_py_str())
-            .unwrap_or_default();
+        let name = name_of(&own);
         let parent = scope.parent.clone();
         let mut keywords = resolved(|k| task_attr(&own, parent.as_ref(), k), scope.handlers);
         if let (true, Some(role)) = (scope.handlers, &scope.role) {
@@ -657,8 +777,10 @@ impl Loader {
                 .iter()
                 .map(|(k, v)| (k.clone(), ir::json(v)))
                 .collect(),
-            file: Some(doc.source.name.clone()),
-            line: Some(ds.span.line),
+            // A task Ansible makes (a role's argument validation) has no
+            // position; YAML lines start at 1.
+            file: (ds.span.line > 0).then(|| doc.source.name.clone()),
+            line: (ds.span.line > 0).then_some(ds.span.line),
             role: scope.role.as_ref().map(|r| r.name.clone()),
             keywords,
             included: None,
@@ -689,14 +811,7 @@ impl Loader {
                     .help("write `import_tasks: other.yml`")
             })?
             .to_string();
-        if target.contains("{{") {
-            return Err(PlaybookError::new(
-                PlaybookErrorKind::Template,
-                format!("Error when evaluating variable in import path '{target}'."),
-            )
-            .at(src, ds, "templated import")
-            .help("static imports are resolved when the playbook is loaded; use include_tasks for a file named by a variable"));
-        }
+        let target = self.static_name(&target, &frame.own, scope, src, ds)?;
         let subdir = if scope.handlers { "handlers" } else { "tasks" };
         let path = self.find_task_file(&target, scope, subdir).ok_or_else(|| {
             PlaybookError::new(
@@ -796,20 +911,20 @@ impl Loader {
             )
             .help("write `import_role: {name: x}`")
         })?;
-        if name.contains("{{") {
-            return Err(PlaybookError::new(
-                PlaybookErrorKind::Template,
-                format!("templated role name '{name}' in a static import"),
-            )
-            .at(src, ds, "templated import")
-            .help("use include_role for a role named by a variable"));
-        }
+        let name = self.static_name(&name, &frame.own, scope, src, ds)?;
+        let from = |k: &str| {
+            arg(k)
+                .map(|f| self.static_name(&f, &frame.own, scope, src, ds))
+                .transpose()
+        };
         let entry = super::role::RoleEntry {
             name,
             own: Own::new(),
-            tasks_from: arg("tasks_from"),
-            handlers_from: arg("handlers_from"),
+            tasks_from: from("tasks_from")?,
+            handlers_from: from("handlers_from")?,
             params: Own::new(),
+            validate: super::role::validate_option(parsed.args.get("rolespec_validate")),
+            collections: scope.role_collections(),
         };
         // The import's own `vars` are task vars of everything it imports.
         let vars = super::vars::with(&scope.vars, 17, super::vars::vars_of(&frame.own));
@@ -830,6 +945,35 @@ impl Loader {
         Ok(blocks)
     }
 
+    /// A static import's file or role name, templated as Ansible does
+    /// while loading: with the variables known before anything runs (the
+    /// play's, the role's, the blocks' and the import's own `vars`, `-e`).
+    pub(super) fn static_name(
+        &self,
+        raw: &str,
+        own: &Own,
+        scope: &Scope,
+        src: &Source,
+        ds: &Node,
+    ) -> Result<String, PlaybookError> {
+        if !raw.contains("{{") && !raw.contains("{%") {
+            return Ok(raw.to_string());
+        }
+        let layers = super::vars::with(&scope.vars, 17, super::vars::vars_of(own));
+        self.render(raw, &layers).ok_or_else(|| {
+            PlaybookError::new(
+                PlaybookErrorKind::Template,
+                format!("Error when evaluating variable in import path '{raw}'."),
+            )
+            .at(src, ds, "templated import")
+            .help(
+                "static imports are resolved when the playbook is loaded, with the variables of \
+                 vars/vars_files and -e only; use include_tasks/include_role for a name that \
+                 depends on facts or inventory variables",
+            )
+        })
+    }
+
     /// Where an imported task file is: next to the importing file, then
     /// in the role's `tasks/` (or `handlers/`), then the playbook's dir.
     pub(super) fn find_task_file(
@@ -847,7 +991,7 @@ impl Loader {
             candidates.push(r.path.join(subdir).join(t));
             candidates.push(r.path.join(t));
         }
-        candidates.push(self.base.join(t));
+        candidates.push(self.playbook_dir.join(t));
         candidates.into_iter().find(|p| p.is_file())
     }
 }
