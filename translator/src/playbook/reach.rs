@@ -308,7 +308,21 @@ impl Loader {
     /// depend on when they are not known statically.
     fn loop_items(&self, own: &Own, scope: &Arc<dyn Vars>) -> Option<Result<Vec<Value>, Deps>> {
         let node = own.get("loop")?;
-        let templated = match self.templar.template_node(node, scope.as_ref()) {
+        // `loop: "{{ services }}"`: the items stay lazy, so that only the
+        // parts the conditions read are templated.
+        let lazy = |expr: &str| match self.templar.evaluate_lazy(expr, scope.as_ref()) {
+            Ok(Value::Unknown(d)) => Err(d.into_set()),
+            Ok(v) if v.is_marker() => Err(error("the loop is undefined")),
+            Ok(v) => Ok(v),
+            Err(e) => Err(error(&e.to_string())),
+        };
+        let single = node.value.as_str().and_then(single_expression);
+        let templated = match single.map(lazy) {
+            Some(Ok(v)) => Ok(Outcome::Known(v)),
+            Some(Err(d)) => return Some(Err(d)),
+            None => self.templar.template_node(node, scope.as_ref()),
+        };
+        let templated = match templated {
             Ok(Outcome::Known(v)) => v,
             // Items with unknown parts: conditions that do not read those
             // parts are still decided.
@@ -331,13 +345,11 @@ impl Loader {
                     inner: scope.clone(),
                 };
                 let expr = format!("query({lookup:?}, *__concerto_terms)");
-                match self.templar.evaluate(&expr, &bound) {
-                    Ok(Outcome::Known(v)) => v,
-                    Ok(Outcome::Unknown {
-                        partial: Some(v @ Value::List(_)),
-                        ..
-                    }) => v,
-                    other => return Some(Err(unknown(other))),
+                match self.templar.evaluate_lazy(&expr, &bound) {
+                    Ok(Value::Unknown(d)) => return Some(Err(d.into_set())),
+                    Ok(v) if v.is_marker() => return Some(Err(error("the loop is undefined"))),
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(error(&e.to_string()))),
                 }
             }
         };
@@ -448,6 +460,12 @@ fn unknown(outcome: Result<Outcome, crate::template::TemplateError>) -> Deps {
         Ok(Outcome::Known(_)) => Deps::new(),
         Err(e) => error(&e.to_string()),
     }
+}
+
+/// The expression of a string that is one `{{ ... }}` and nothing else.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 
 /// The loop variable (`loop_control.loop_var`, else `item`).

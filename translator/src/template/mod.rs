@@ -323,6 +323,19 @@ impl Templar {
         }
     }
 
+    /// Evaluate a bare expression without finalising its result: lists and
+    /// dicts keep their lazy parts (templated when read, through `scope`,
+    /// which must outlive the value), and may hold unknown or undefined
+    /// parts. For values of which only some parts are read (loop items).
+    pub fn evaluate_lazy(&self, expr: &str, scope: &dyn Scope) -> Result<Value, TemplateError> {
+        let c = self.compile_expression(expr.trim())?;
+        match eval::run(self, &c, scope) {
+            Ok(v) => Ok(v),
+            Err(Flow::Unknown(d)) => Ok(Value::Unknown(d)),
+            Err(Flow::Error(e)) => Err(*e),
+        }
+    }
+
     /// Evaluate a conditional (`when:`) as ansible-core 2.19 does.
     pub fn condition(&self, expr: &str, scope: &dyn Scope) -> Result<Tri, TemplateError> {
         let e = expr.trim();
