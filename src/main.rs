@@ -2,6 +2,10 @@
 //! reconfiguration programs. Exit codes: 0 success, 1 invalid input,
 //! 2 the run failed or could not finish, 130 interrupted.
 
+// See Cargo.toml: the translator's allocation pattern.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use concerto::durations::Durations;
 use concerto::engine::{self, RunOptions};

@@ -55,6 +55,8 @@ pub(super) struct State {
     gate: usize,
     /// The current play's targets (`None`: not known).
     targets: Option<Vec<String>>,
+    /// The magic `groups`, made again only after a `group_by`.
+    groups: Option<Node>,
 }
 
 impl Loader {
@@ -109,22 +111,23 @@ impl Loader {
     }
 
     /// The play-level magic variables (`_get_magic_variables`).
-    pub(super) fn play_magic(&self, targets: &Option<Vec<String>>) -> IndexMap<String, Node> {
+    pub(super) fn play_magic(&mut self, targets: &Option<Vec<String>>) -> IndexMap<String, Node> {
         let mut m = IndexMap::new();
         let dir = self.canonical_base.display().to_string();
         m.insert("playbook_dir".into(), str_node(&dir));
         let Some(inv) = &self.inventory else {
             return m;
         };
-        let groups: Vec<(crate::yaml::Key, Node)> = inv
-            .groups
-            .keys()
-            .map(|g| (crate::yaml::Key::str(g), list_node(&inv.group_hosts(g))))
-            .collect();
-        m.insert(
-            "groups".into(),
-            Node::new(Yaml::Map(groups.into_iter().collect()), Default::default()),
-        );
+        let groups = self.reach.groups.clone().unwrap_or_else(|| {
+            let groups = inv
+                .groups
+                .keys()
+                .map(|g| (crate::yaml::Key::str(g), list_node(&inv.group_hosts(g))))
+                .collect();
+            Node::new(Yaml::Map(groups), Default::default())
+        });
+        self.reach.groups = Some(groups.clone());
+        m.insert("groups".into(), groups);
         if let Some(t) = targets {
             for name in [
                 "ansible_play_hosts_all",
@@ -411,6 +414,7 @@ impl Loader {
         let Some(inv) = self.inventory.as_mut() else {
             return;
         };
+        self.reach.groups = None;
         for (host, group, parents) in adds {
             if inv.add_group(&group, None).is_err() {
                 continue;
