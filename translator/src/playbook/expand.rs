@@ -116,10 +116,10 @@ impl Loader {
         let loaded = if role {
             let entry = RoleEntry {
                 name,
-                own: Own::new(),
+                own: Own::default(),
                 tasks_from: arg("tasks_from").map(|t| self.resolve_or_raw(&t, &layers)),
                 handlers_from: arg("handlers_from").map(|t| self.resolve_or_raw(&t, &layers)),
-                params: Own::new(),
+                params: Own::default(),
                 validate: super::role::validate_option(parsed.args.get("rolespec_validate")),
                 collections: scope.role_collections(),
             };

@@ -141,8 +141,7 @@ pub struct Loader {
     inventory: Option<crate::inventory::Inventory>,
     templar: crate::template::Templar,
     /// Each host's inventory variables, merged once.
-    host_vars:
-        std::cell::RefCell<HashMap<String, Arc<indexmap::IndexMap<String, crate::yaml::Node>>>>,
+    host_vars: std::cell::RefCell<HashMap<String, Arc<crate::template::VarMap>>>,
     /// Templating scopes by layers (see `vars.rs`).
     scopes: std::cell::RefCell<HashMap<usize, (vars::Layers, crate::template::LazyVars)>>,
     /// `base`, canonical, and the relative names already computed.

@@ -217,7 +217,7 @@ impl Loader {
         let Yaml::Map(m) = &ds.value else {
             unreachable!("checked by the caller");
         };
-        let mut own = Own::new();
+        let mut own = Own::default();
         for (k, v) in m {
             let mut name = k.to_py_str();
             // `Play.preprocess_data`: `user` is the old name of `remote_user`.
@@ -344,14 +344,14 @@ impl Loader {
         let flush = || {
             let frame = Arc::new(Frame {
                 kind: Kind::Block,
-                own: Own::new(),
+                own: Own::default(),
                 parent: None,
                 role: None,
                 dep_chain: None,
                 play: Some(play.clone()),
                 statically_loaded: true,
             });
-            let mut task_own = Own::new();
+            let mut task_own = Own::default();
             task_own.insert(
                 "tags".into(),
                 Node::new(
@@ -374,7 +374,7 @@ impl Loader {
                         let mut e = RoleEntry::parse(i, src)?;
                         e.collections = super::task::play_collections(&own);
                         // Role names are templated with the play's variables.
-                        e.name = self.static_name(&e.name, &Own::new(), &scope, src, i)?;
+                        e.name = self.static_name(&e.name, &Own::default(), &scope, src, i)?;
                         if !import_when.is_empty() {
                             let when = prepend_when(&import_when, e.own.get("when"));
                             e.own.insert("when".into(), when);
@@ -480,7 +480,7 @@ impl Loader {
 fn forced_handlers_block(section: Vec<Item>, play: &Arc<Frame>, flush: Item) -> Item {
     let frame = Arc::new(Frame {
         kind: Kind::Block,
-        own: Own::new(),
+        own: Own::default(),
         parent: None,
         role: None,
         dep_chain: None,
@@ -497,7 +497,7 @@ fn forced_handlers_block(section: Vec<Item>, play: &Arc<Frame>, flush: Item) -> 
             file: None,
             line: None,
             role: None,
-            keywords: super::task::resolve_task(&Own::new(), Some(&frame), false),
+            keywords: super::task::resolve_task(&Own::default(), Some(&frame), false),
             included: None,
             candidates: None,
             include_loop: None,

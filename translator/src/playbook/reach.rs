@@ -439,7 +439,7 @@ impl Loader {
             },
             Layer {
                 level: 3,
-                vars: Arc::new(self.host_magic(host)),
+                vars: Arc::new(self.host_magic(host).into_iter().collect()),
             },
         ];
         out.extend(layers.iter().filter(|l| l.level != 3).cloned());

@@ -49,10 +49,10 @@ impl RoleEntry {
         match &item.value {
             Yaml::Str(s) | Yaml::Unsafe(s) => Ok(RoleEntry {
                 name: s.clone(),
-                own: Own::new(),
+                own: Own::default(),
                 tasks_from: None,
                 handlers_from: None,
-                params: Own::new(),
+                params: Own::default(),
                 validate: true,
                 collections: Vec::new(),
             }),
@@ -504,7 +504,7 @@ impl Loader {
     /// `always`, under a block with `run_once: false`.
     fn role_complete(&self, role: &Arc<RoleFrame>, scope: &Scope) -> Item {
         let bool_node = |b: bool| Node::new(Yaml::Bool(b), Default::default());
-        let mut block_own = Own::new();
+        let mut block_own = Own::default();
         block_own.insert("run_once".into(), bool_node(false));
         let frame = Arc::new(Frame {
             kind: Kind::Block,
@@ -515,7 +515,7 @@ impl Loader {
             play: Some(scope.play.clone()),
             statically_loaded: true,
         });
-        let mut task_own = Own::new();
+        let mut task_own = Own::default();
         task_own.insert(
             "tags".into(),
             Node::new(

@@ -20,7 +20,7 @@ use super::Loader;
 use crate::yaml::{Document, Node, Source, Yaml};
 
 /// Keywords as written on one object.
-pub(super) type Own = IndexMap<String, Node>;
+pub(super) type Own = IndexMap<String, Node, foldhash::fast::RandomState>;
 
 /// A role as its blocks see it: its name and the keywords of the entry
 /// that applied it (`roles:` item, meta dependency).
@@ -317,7 +317,7 @@ pub(super) fn normalize(k: &str, v: Value) -> Value {
         x => vec![x],
     };
     if k == "tags" {
-        list.sort_by_key(|t| t.to_string());
+        list.sort_by_cached_key(|t| t.to_string());
         list.dedup();
     }
     Value::Array(list)
@@ -478,7 +478,7 @@ impl Loader {
         scope: &Scope,
     ) -> Result<Item, PlaybookError> {
         let first = tasks.first().map(|n| n.span).unwrap_or_default();
-        let frame = self.new_block_frame(Own::new(), scope);
+        let frame = self.new_block_frame(Own::default(), scope);
         let inner = Scope {
             parent: Some(frame.clone()),
             dep_chain: None,
@@ -507,7 +507,7 @@ impl Loader {
         let Yaml::Map(m) = &ds.value else {
             return Err(structure(src, ds, "a block must be a mapping", "here"));
         };
-        let mut own = Own::new();
+        let mut own = Own::default();
         for (k, v) in m {
             let name = k.to_py_str();
             if !keywords::is_block_keyword(&name) {
@@ -686,7 +686,7 @@ impl Loader {
         handler: bool,
         src: &Source,
     ) -> Result<Own, PlaybookError> {
-        let mut own = Own::new();
+        let mut own = Own::default();
         for (k, v) in m {
             let name = k.to_py_str();
             if matches!(
@@ -919,10 +919,10 @@ impl Loader {
         };
         let entry = super::role::RoleEntry {
             name,
-            own: Own::new(),
+            own: Own::default(),
             tasks_from: from("tasks_from")?,
             handlers_from: from("handlers_from")?,
-            params: Own::new(),
+            params: Own::default(),
             validate: super::role::validate_option(parsed.args.get("rolespec_validate")),
             collections: scope.role_collections(),
         };

@@ -25,7 +25,7 @@ use indexmap::IndexMap;
 use super::task::Own;
 use super::Loader;
 use crate::inventory::Inventory;
-use crate::template::{LazyVars, Outcome, Value};
+use crate::template::{LazyVars, Outcome, Value, VarMap};
 use crate::yaml::{Node, Yaml};
 
 /// The host whose variables a play without any inventory host is
@@ -36,14 +36,19 @@ const STAND_IN_HOST: &str = "__concerto_static__";
 #[derive(Debug, Clone)]
 pub(super) struct Layer {
     pub level: u8,
-    pub vars: Arc<IndexMap<String, Node>>,
+    pub vars: Arc<VarMap>,
 }
 
 /// The layers a scope has gathered, outermost first.
 pub(super) type Layers = Arc<Vec<Layer>>;
 
 /// `layers` and one more (nothing added for an empty mapping).
-pub(super) fn with(layers: &Layers, level: u8, vars: IndexMap<String, Node>) -> Layers {
+pub(super) fn with(
+    layers: &Layers,
+    level: u8,
+    vars: impl IntoIterator<Item = (String, Node)>,
+) -> Layers {
+    let vars: VarMap = vars.into_iter().collect();
     if vars.is_empty() {
         return layers.clone();
     }
@@ -104,7 +109,7 @@ impl Loader {
                 layers = Arc::new(vec![Layer { level: 3, vars }]);
                 layers = with(&layers, 3, self.host_magic(&host));
             } else {
-                let vars = inv
+                let vars: VarMap = inv
                     .group_vars_from_files("all")
                     .into_iter()
                     .map(|(k, v)| (k, v.value))
@@ -141,11 +146,11 @@ impl Loader {
     }
 
     /// A host's inventory variables, merged once.
-    pub(super) fn inventory_vars(&self, host: &str) -> Arc<IndexMap<String, Node>> {
+    pub(super) fn inventory_vars(&self, host: &str) -> Arc<VarMap> {
         if let Some(v) = self.host_vars.borrow().get(host) {
             return v.clone();
         }
-        let v: Arc<IndexMap<String, Node>> = Arc::new(
+        let v: Arc<VarMap> = Arc::new(
             self.inventory
                 .as_ref()
                 .map(|inv| {

@@ -123,7 +123,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError, TextSpan};
-pub use scope::{LazyVars, LazyVarsBuilder, Lookup, Scope, Values};
+pub use scope::{LazyVars, LazyVarsBuilder, Lookup, Scope, Values, VarMap};
 pub use value::{Dict, Key, List, Value};
 
 use ast::{is_possibly_template, Compiled};

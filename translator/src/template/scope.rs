@@ -87,6 +87,10 @@ impl Scope for Values {
     }
 }
 
+/// Variables by name, as a layer of a scope holds them (a fast hasher:
+/// every lookup hashes its name in each layer).
+pub type VarMap = IndexMap<String, Node, foldhash::fast::RandomState>;
+
 /// A raw variable value for [`LazyVars`].
 #[derive(Clone)]
 enum Raw {
@@ -95,14 +99,14 @@ enum Raw {
     /// A final value.
     Value(Value),
     /// Entry `.1` of a shared mapping ([`LazyVarsBuilder::layer`]).
-    InLayer(Arc<IndexMap<String, Node>>, usize),
+    InLayer(Arc<VarMap>, usize),
 }
 
 /// A mapping of variables given whole ([`LazyVarsBuilder::layer`]), with
 /// the order it was given in among the other definitions.
 struct SharedLayer {
     seq: usize,
-    vars: Arc<IndexMap<String, Node>>,
+    vars: Arc<VarMap>,
 }
 
 /// Variables from YAML, templated lazily on first lookup and memoised (see
@@ -125,12 +129,13 @@ pub struct LazyVars(Arc<LazyInner>);
 struct LazyInner {
     templar: Templar,
     /// Variables given one by one, with the order they were given in.
-    vars: IndexMap<String, (usize, Arc<Lazy>)>,
+    vars: IndexMap<String, (usize, Arc<Lazy>), foldhash::fast::RandomState>,
     /// Mappings given whole, last given first: their variables get their
     /// cell when first looked up (`cells`), so that building a scope over
     /// large shared mappings (Kolla's group_vars) costs nothing per name.
     layers: Vec<SharedLayer>,
-    cells: std::sync::Mutex<std::collections::HashMap<String, Arc<Lazy>>>,
+    cells:
+        std::sync::Mutex<std::collections::HashMap<String, Arc<Lazy>, foldhash::fast::RandomState>>,
     me: Weak<LazyInner>,
     unknown: HashSet<String>,
     parent: Option<Arc<dyn Scope>>,
@@ -186,7 +191,7 @@ impl LazyVarsBuilder {
 
     /// Every variable of a shared mapping, as [`Self::node`] would define
     /// them one by one, without copying it.
-    pub fn layer(mut self, vars: Arc<IndexMap<String, Node>>) -> Self {
+    pub fn layer(mut self, vars: Arc<VarMap>) -> Self {
         if !vars.is_empty() {
             self.seq += 1;
             self.layers.push(SharedLayer {
