@@ -431,7 +431,9 @@ class Exporter:
         }
         if self.expander:
             reach = self.expander.reach
-            if 'when' in node['keywords'] and file is not None and not context.handlers:
+            # Only in plays with targets (as reach.rs).
+            if 'when' in node['keywords'] and file is not None and not context.handlers \
+                    and not reach.play_gated:
                 node['when_result'], why = reach.decide(task, context)
                 if why:
                     node['when_error'] = why
@@ -497,6 +499,7 @@ class Reach:
     def __init__(self, setup: AnsibleSetup) -> None:
         self.setup = setup
         self.gate = 0            # > 0 inside what does not run
+        self.play_gated = False  # the current play has no targets
         self.targets: list[str] | None = None
 
     def enter_play(self, play: t.Any) -> list[str] | None:

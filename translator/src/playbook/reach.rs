@@ -55,6 +55,8 @@ pub(super) struct State {
     gate: usize,
     /// The current play's targets (`None`: not known).
     targets: Option<Vec<String>>,
+    /// The current play has no targets.
+    play_gated: bool,
     /// The magic `groups`, made again only after a `group_by`.
     groups: Option<Node>,
 }
@@ -80,7 +82,8 @@ impl Loader {
     /// any runs nothing.
     pub(super) fn enter_play(&mut self, targets: &Option<Vec<String>>) {
         self.reach.targets = targets.clone();
-        if targets.as_ref().is_some_and(Vec::is_empty) {
+        self.reach.play_gated = targets.as_ref().is_some_and(Vec::is_empty);
+        if self.reach.play_gated {
             self.reach.gate += 1;
         }
     }
@@ -152,7 +155,11 @@ impl Loader {
         // but what it may do counts: Kolla's `mariadb_bootstrap_restart`
         // group is made by a handler.
         let result = match &conds {
-            Some(c) if task.file.is_some() && !scope.handlers => {
+            // Only in plays with targets: the condition of a task that
+            // never runs is moot (and its evaluation most of the cost on
+            // Kolla). Plays' targets are the oracle's; includes decided
+            // false are not (ours may decide where ansible-core cannot).
+            Some(c) if task.file.is_some() && !scope.handlers && !self.reach.play_gated => {
                 let base = self.task_scope(&scope.vars, own, None);
                 let r = match self.decide(c, own, &scope.vars, &base) {
                     Tri::True => Some(true),
