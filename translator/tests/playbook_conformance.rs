@@ -17,7 +17,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::ir::{differences, oracle_ir, oracle_ir_with, take_conditions, Condition};
+use common::ir::{count_tasks, differences, oracle_ir, oracle_ir_with, take_conditions, Condition};
 use common::Stack;
 use concerto_translator::playbook::{self, AnsibleCore, Options};
 use serde_json::Value;
@@ -239,31 +239,6 @@ fn run_sets(ours: &Value, oracle: &Value) -> (usize, usize, Vec<String>) {
         walk(&p["tasks"], &q["tasks"], (has(p), has(q)), &mut acc);
     }
     acc
-}
-
-/// Tasks and handlers of an IR; with `deep`, those of expanded includes too.
-fn count_tasks(ir: &Value, deep: bool) -> usize {
-    fn walk(v: &Value, deep: bool) -> usize {
-        match v {
-            Value::Object(m) if m.contains_key("action") => {
-                let included = m.get("included").filter(|_| deep);
-                1 + included.map(|i| walk(&i["tasks"], deep)).unwrap_or(0)
-            }
-            Value::Object(m) => ["block", "rescue", "always"]
-                .iter()
-                .filter_map(|k| m.get(*k))
-                .map(|x| walk(x, deep))
-                .sum(),
-            Value::Array(a) => a.iter().map(|x| walk(x, deep)).sum(),
-            _ => 0,
-        }
-    }
-    ir["plays"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| walk(&p["tasks"], deep) + walk(&p["handlers"], deep))
-        .sum()
 }
 
 fn corpus_matches_ansible(stack: Stack) {

@@ -93,24 +93,6 @@ pub fn try_ours(playbook: &Path, extra: &[&str], opts: Options) -> Result<Value,
     serde_json::to_value(&ir).map_err(|e| e.to_string())
 }
 
-pub fn ours_with(
-    playbook: &Path,
-    extra: &[&str],
-    expand: bool,
-    collections: Vec<PathBuf>,
-) -> Value {
-    let opts = Options {
-        expand,
-        collections_path: collections,
-        ..Options::default()
-    };
-    try_ours(playbook, extra, opts).unwrap_or_else(|e| panic!("{}: {e}", playbook.display()))
-}
-
-pub fn ours(playbook: &Path, extra: &[&str], expand: bool) -> Value {
-    ours_with(playbook, extra, expand, Vec::new())
-}
-
 /// The first differences between two IRs, as `path: ours vs oracle`.
 pub fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
     if out.len() >= 20 {
@@ -136,16 +118,6 @@ pub fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
         _ if a != b => out.push(format!("{path}: {a} vs {b}")),
         _ => {}
     }
-}
-
-pub fn assert_same(name: &str, ours: &Value, oracle: &Value) {
-    let mut diffs = Vec::new();
-    differences(ours, oracle, "", &mut diffs);
-    assert!(
-        diffs.is_empty(),
-        "{name}: our IR differs from ansible-core's (ours vs oracle):\n{}",
-        diffs.join("\n")
-    );
 }
 
 /// Tasks and handlers of an IR; with `deep`, those of expanded includes too.
