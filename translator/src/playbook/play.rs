@@ -342,15 +342,7 @@ impl Loader {
                 }
             };
         let flush = || {
-            let frame = Arc::new(Frame {
-                kind: Kind::Block,
-                own: Own::default(),
-                parent: None,
-                role: None,
-                dep_chain: None,
-                play: Some(play.clone()),
-                statically_loaded: true,
-            });
+            let frame = Frame::play_block(&play);
             let mut task_own = Own::default();
             task_own.insert(
                 "tags".into(),
@@ -478,15 +470,7 @@ impl Loader {
 /// implicit block holding the section's blocks, or `meta: noop` when it
 /// has none, with the flush of handlers as its `always`.
 fn forced_handlers_block(section: Vec<Item>, play: &Arc<Frame>, flush: Item) -> Item {
-    let frame = Arc::new(Frame {
-        kind: Kind::Block,
-        own: Own::default(),
-        parent: None,
-        role: None,
-        dep_chain: None,
-        play: Some(play.clone()),
-        statically_loaded: true,
-    });
+    let frame = Frame::play_block(play);
     let block = if section.is_empty() {
         let mut args = indexmap::IndexMap::new();
         args.insert("_raw_params".to_string(), serde_json::Value::from("noop"));

@@ -57,6 +57,21 @@ pub(super) struct Frame {
 }
 
 impl Frame {
+    /// A block Ansible makes itself at the top of a play (no keywords of
+    /// its own): around the implicit `flush_handlers`, a `force_handlers`
+    /// section.
+    pub(super) fn play_block(play: &Arc<Frame>) -> Arc<Frame> {
+        Arc::new(Frame {
+            kind: Kind::Block,
+            own: Own::default(),
+            parent: None,
+            role: None,
+            dep_chain: None,
+            play: Some(play.clone()),
+            statically_loaded: true,
+        })
+    }
+
     fn dep_chain(&self) -> Option<Vec<Arc<RoleFrame>>> {
         match &self.dep_chain {
             Some(c) => Some(c.clone()),
