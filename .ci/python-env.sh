@@ -41,33 +41,9 @@ find_python() {
     return 1
 }
 
-installed() {
-    # Prints nothing and fails unless both pins are installed in the venv.
-    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" "$ANSIBLE_VERSION" <<'PY' 2>/dev/null
-import sys
-from importlib.metadata import version
-found = (version("ansible-core"), version("kolla-ansible"), version("ansible"))
-sys.exit(0 if found == tuple(sys.argv[1:4]) else 1)
-PY
-}
-
-if [ -x "$VENV/bin/python" ] && installed; then
-    echo "python-env: $VENV already has ansible-core $ANSIBLE_CORE_VERSION, kolla-ansible $KOLLA_ANSIBLE_VERSION and ansible $ANSIBLE_VERSION" >&2
-else
-    PY=$(find_python)
-    if [ ! -x "$VENV/bin/python" ]; then
-        echo "python-env: creating $VENV with $PY" >&2
-        "$PY" -m venv "$VENV"
-    fi
-    echo "python-env: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION ansible==$ANSIBLE_VERSION" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION" \
-        "ansible==$ANSIBLE_VERSION"
-    installed || {
-        echo "python-env: the venv does not hold the pinned versions after install" >&2
-        exit 1
-    }
-fi
+# shellcheck source=venv.sh
+. .ci/venv.sh
+ensure_venv python-env
 
 # ansible-core's sdist (the wheel has no tests): downloaded once into
 # .venv/sdist/, its test/integration/targets/ extracted once into

@@ -52,32 +52,8 @@ find_python() {
     return 1
 }
 
-installed() {
-    # Fails unless the three pins are installed in the venv.
-    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" "$ANSIBLE_VERSION" <<'PY' 2>/dev/null
-import sys
-from importlib.metadata import version
-found = (version("ansible-core"), version("kolla-ansible"), version("ansible"))
-sys.exit(0 if found == tuple(sys.argv[1:4]) else 1)
-PY
-}
-
-if [ -x "$VENV/bin/python" ] && installed; then
-    echo "python312-env: $VENV already has ansible-core $ANSIBLE_CORE_VERSION, kolla-ansible $KOLLA_ANSIBLE_VERSION and ansible $ANSIBLE_VERSION" >&2
-else
-    PY=$(find_python)
-    if [ ! -x "$VENV/bin/python" ]; then
-        echo "python312-env: creating $VENV with $PY" >&2
-        "$PY" -m venv "$VENV"
-    fi
-    echo "python312-env: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION ansible==$ANSIBLE_VERSION" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION" \
-        "ansible==$ANSIBLE_VERSION"
-    installed || {
-        echo "python312-env: the venv does not hold the pinned versions after install" >&2
-        exit 1
-    }
-fi
+# shellcheck source=venv.sh
+. .ci/venv.sh
+ensure_venv python312-env
 
 echo "export CONCERTO_PYTHON312=$VENV/bin/python"

@@ -249,17 +249,7 @@ impl Loader {
                 Some(sub) if !sub.contains('*') => d.join(sub),
                 _ => d,
             };
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            let mut names: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            names.sort();
-            for p in names {
-                let f = p
-                    .file_name()
-                    .map(|f| f.to_string_lossy().to_string())
-                    .unwrap_or_default();
+            for (p, f) in sorted_entries(&d) {
                 if p.is_file() && glob_match(file_glob, &f) {
                     let r = self.rel(&p);
                     if !out.contains(&r) {
@@ -279,17 +269,7 @@ impl Loader {
         dirs.push(self.playbook_dir.clone());
         let mut out = Vec::new();
         for d in dirs {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            let mut names: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            names.sort();
-            for p in names {
-                let f = p
-                    .file_name()
-                    .map(|f| f.to_string_lossy().to_string())
-                    .unwrap_or_default();
+            for (p, f) in sorted_entries(&d) {
                 if p.is_dir() && glob_match(glob, &f) {
                     if let Some(tasks) = self.role_file(&p, "tasks", tasks_from.as_deref()) {
                         out.push(self.rel(&tasks));
@@ -418,6 +398,25 @@ fn jinja_to_glob(text: &str) -> String {
 fn escape_glob(s: &str) -> String {
     // The matcher only knows `*`; names with one are rare enough.
     s.to_string()
+}
+
+/// A directory's entries with their names, sorted (none if unreadable).
+fn sorted_entries(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathBuf, String)> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
+            (p, name)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// `*` matches any run of characters.
