@@ -18,3 +18,4 @@ pub mod report;
 pub mod results;
 pub mod semantics;
 pub mod suggest;
+pub mod translate;

@@ -135,6 +135,39 @@ enum Command {
         #[arg(long, value_name = "VERSION", default_value = "2.19")]
         ansible_core: concerto_translator::playbook::AnsibleCore,
     },
+    /// Translate a playbook into an assembly, with a report of every
+    /// decision's evidence (docs/translation.md).
+    Translate {
+        playbook: PathBuf,
+        #[arg(short = 'i', long, value_name = "INVENTORY")]
+        inventory: PathBuf,
+        /// Extra variables, as for ansible-playbook (repeatable).
+        #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+        extra_vars: Vec<String>,
+        /// Write the assembly here (default: standard output, unless `--json`).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write the Markdown report here.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Write the component graph (Graphviz DOT) here.
+        #[arg(long, value_name = "FILE")]
+        dot: Option<PathBuf>,
+        /// Print the JSON report on standard output.
+        #[arg(long)]
+        json: bool,
+        /// More module signatures (YAML, as translator/data/signatures.yaml), before the shipped ones.
+        #[arg(long, value_name = "FILE")]
+        signatures: Vec<PathBuf>,
+        /// Annotations (default: `concerto.yml` next to the playbook, if any).
+        #[arg(long, value_name = "FILE")]
+        annotations: Option<PathBuf>,
+        /// Durations profile (default: the shipped Madeus OpenStack one).
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+        #[arg(long, value_name = "VERSION", default_value = "2.19")]
+        ansible_core: concerto_translator::playbook::AnsibleCore,
+    },
     /// Time loading and expanding a playbook, beside `ansible-playbook --list-tasks`.
     BenchIr {
         playbook: PathBuf,
@@ -403,6 +436,69 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", ir.to_text());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Translate {
+            playbook,
+            inventory,
+            extra_vars,
+            output,
+            report,
+            dot,
+            json,
+            signatures,
+            annotations,
+            profile,
+            ansible_core,
+        } => {
+            let t = concerto::translate::run(&concerto_translator::translate::Request {
+                playbook,
+                inventory,
+                extra_vars,
+                signatures,
+                annotations,
+                profile,
+                ansible_core,
+            })?;
+            let write = |path: &PathBuf, text: &str| {
+                std::fs::write(path, text)
+                    .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))
+            };
+            match &output {
+                Some(p) => write(p, &t.assembly)?,
+                None if !json => print!("{}", t.assembly),
+                None => {}
+            }
+            let section = t.prediction.markdown(&t.translation.profile);
+            if let Some(p) = &report {
+                write(p, &t.translation.markdown(&section))?;
+            }
+            if let Some(p) = &dot {
+                write(p, &t.translation.dot())?;
+            }
+            let p = &t.prediction;
+            if json {
+                let mut j = t.translation.json();
+                j["prediction"] = serde_json::json!({
+                    "profile": t.translation.profile,
+                    "concerto": p.concerto.as_secs_f64(),
+                    "aeolus": p.aeolus.as_secs_f64(),
+                    "ansible": p.ansible.as_secs_f64(),
+                    "gain_vs_ansible_percent": p.gain(p.ansible),
+                    "gain_vs_aeolus_percent": p.gain(p.aeolus),
+                    "deadlock": p.deadlock,
+                });
+                println!("{}", serde_json::to_string_pretty(&j).into_diagnostic()?);
+            }
+            eprintln!(
+                "translated: {} components, {} deploy dependencies; predicted {:.1} s vs Ansible {:.1} s ({:.1} % shorter), Aeolus {:.1} s",
+                t.translation.components.len(),
+                t.translation.dependencies.iter().filter(|d| d.kind == concerto_translator::translate::Kind::Deploy).count(),
+                p.concerto.as_secs_f64(),
+                p.ansible.as_secs_f64(),
+                p.gain(p.ansible),
+                p.aeolus.as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::BenchIr {

@@ -10,4 +10,5 @@
 pub mod inventory;
 pub mod playbook;
 pub mod template;
+pub mod translate;
 pub mod yaml;

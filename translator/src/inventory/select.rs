@@ -143,7 +143,7 @@ fn term_hosts(inv: &Inventory, name: &str) -> Vec<String> {
 }
 
 /// `fnmatch` with `*` and `?`.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {

@@ -89,6 +89,27 @@ pub struct Task {
     /// `error: ...` for a condition that failed to evaluate.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub when_depends: Vec<String>,
+    /// `Options::render`, reached tasks: what templating tells of it.
+    #[serde(skip)]
+    pub rendered: Option<Box<Rendered>>,
+}
+
+/// A reached task's arguments templated (`render.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// The arguments, once per loop item (once without a loop); unknown
+    /// parts are `{"__unknown__": [names]}`.
+    pub items: Vec<Value>,
+    /// Every loop item is in `items`.
+    pub complete: bool,
+    /// `delegate_to` per item (`None`: not known statically).
+    pub delegate_to: Vec<Option<String>>,
+    /// Names set at run time (registered, `set_fact`, facts) the task's
+    /// condition, loop and arguments read.
+    pub reads: std::collections::BTreeSet<String>,
+    /// The condition is false before anything runs: the task only sets
+    /// its registered name (to a skipped result).
+    pub skipped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -24,6 +24,7 @@ mod keywords;
 mod module_defaults;
 mod play;
 mod reach;
+mod render;
 mod role;
 mod splitter;
 mod task;
@@ -59,6 +60,9 @@ pub struct Options {
     /// Whose loading the IR reproduces where ansible-core versions differ
     /// in it (docs/ir.md, "ansible-core 2.21 / Kolla 23").
     pub ansible_core: AnsibleCore,
+    /// With `expand`: template each reached task's arguments for the
+    /// translator (`ir::Task::rendered`, `render.rs`).
+    pub render: bool,
 }
 
 /// The ansible-core version the IR is the view of. They load playbooks the

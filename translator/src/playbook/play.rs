@@ -487,6 +487,7 @@ fn forced_handlers_block(section: Vec<Item>, play: &Arc<Frame>, flush: Item) -> 
             include_loop: None,
             when_result: None,
             when_depends: Vec::new(),
+            rendered: None,
         })]
     } else {
         section

@@ -59,6 +59,10 @@ pub(super) struct State {
     play_gated: bool,
     /// The magic `groups`, made again only after a `group_by`.
     groups: Option<Node>,
+    /// `Options::render`: `hostvars` for the current run-time names, and
+    /// the per-host scopes its values refer to (weakly: kept here).
+    hostvars: std::cell::RefCell<Option<(usize, Value)>>,
+    hostvars_scopes: std::cell::RefCell<Vec<LazyVars>>,
 }
 
 impl Loader {
@@ -177,6 +181,18 @@ impl Loader {
         if self.reach.gate > 0 {
             return;
         }
+        if self.opts.render {
+            if result != Some(false) {
+                task.rendered = Some(Box::new(self.render_task(task, own, scope)));
+            } else if own.contains_key("register") {
+                // Skipped, it still sets its registered name.
+                task.rendered = Some(Box::new(ir::Rendered {
+                    skipped: true,
+                    complete: true,
+                    ..Default::default()
+                }));
+            }
+        }
         if let Some(r) = own.get("register").and_then(|r| r.value.as_str()) {
             // Registered even when skipped.
             self.set_at_run_time(r);
@@ -215,7 +231,7 @@ impl Loader {
     /// The scope a task's templates see: its layers, its own `vars` (below
     /// `-e`), run-time names unknown, and `bound` (a loop item), which
     /// the task's own `vars` see too (`service: "{{ item.value }}"`).
-    fn task_scope(
+    pub(super) fn task_scope(
         &self,
         layers: &Layers,
         own: &Own,
@@ -236,7 +252,16 @@ impl Loader {
                 None => inner,
             }
         };
-        let base = over(Arc::new(self.scope_for(layers)));
+        let mut base = over(Arc::new(self.scope_for(layers)));
+        if self.opts.render {
+            if let Some(hostvars) = self.hostvars() {
+                base = Arc::new(Bound {
+                    name: "hostvars".into(),
+                    value: hostvars,
+                    inner: base,
+                });
+            }
+        }
         // Task vars (level 17) yield to role and include params, `-e` and
         // magic variables.
         let above = |k: &str| {
@@ -258,6 +283,42 @@ impl Loader {
         }
         // Run-time names and the item outrank the task's vars.
         over(Arc::new(b.build()))
+    }
+
+    /// `hostvars` (translator only, `Options::render`): each inventory
+    /// host's inventory variables, `-e` and host magic variables, with
+    /// facts and the names set at run time so far unknown. Made again when
+    /// those names change.
+    fn hostvars(&self) -> Option<Value> {
+        let inv = self.inventory.as_ref()?;
+        let version = Arc::as_ptr(&self.reach.runtime) as usize;
+        if let Some((v, value)) = &*self.reach.hostvars.borrow() {
+            if *v == version {
+                return Some(value.clone());
+            }
+        }
+        let mut scopes = Vec::new();
+        let mut dict = Vec::new();
+        for host in inv.hosts.keys() {
+            let magic: crate::template::VarMap = self.host_magic(host).into_iter().collect();
+            let mut b = LazyVars::builder(&self.templar)
+                .layer(self.inventory_vars(host))
+                .layer(Arc::new(magic));
+            for (k, v) in &self.opts.extra_vars {
+                b = b.node(k, v.clone());
+            }
+            b = b.unknown("ansible_facts").unknown("hostvars");
+            for name in self.reach.runtime.iter() {
+                b = b.unknown(name);
+            }
+            let scope = b.build();
+            dict.push((crate::template::Key::str(host), scope.as_value()));
+            scopes.push(scope);
+        }
+        let value = Value::Dict(dict.into_iter().collect());
+        self.reach.hostvars_scopes.borrow_mut().extend(scopes);
+        *self.reach.hostvars.borrow_mut() = Some((version, value.clone()));
+        Some(value)
     }
 
     /// The conditions' value over the task's loop items.
@@ -316,7 +377,11 @@ impl Loader {
 
     /// The task's loop items: `None` without a loop, `Err` with what they
     /// depend on when they are not known statically.
-    fn loop_items(&self, own: &Own, scope: &Arc<dyn Vars>) -> Option<Result<Vec<Value>, Deps>> {
+    pub(super) fn loop_items(
+        &self,
+        own: &Own,
+        scope: &Arc<dyn Vars>,
+    ) -> Option<Result<Vec<Value>, Deps>> {
         let node = own.get("loop")?;
         // `loop: "{{ services }}"`: the items stay lazy, so that only the
         // parts the conditions read are templated.
@@ -480,7 +545,7 @@ fn single_expression(text: &str) -> Option<&str> {
 }
 
 /// The loop variable (`loop_control.loop_var`, else `item`).
-fn loop_var(own: &Own) -> String {
+pub(super) fn loop_var(own: &Own) -> String {
     own.get("loop_control")
         .and_then(|lc| lc.get("loop_var"))
         .and_then(|v| v.value.as_str())

@@ -597,6 +597,7 @@ pub(super) fn implicit_meta(
         include_loop: None,
         when_result: None,
         when_depends: Vec::new(),
+        rendered: None,
     };
     Item::Block(ir::Block {
         block: vec![Item::Task(task)],

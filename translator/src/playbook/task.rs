@@ -803,6 +803,7 @@ impl Loader {
             include_loop: None,
             when_result: None,
             when_depends: Vec::new(),
+            rendered: None,
         }
     }
 
