@@ -1464,7 +1464,9 @@ fn bench_ir_prints_both_sides() {
         .stdout_has("concerto ir --expand (load + expand)")
         .stdout_has("ansible-playbook --list-tasks")
         .stdout_has("ratio:")
-        .stdout_has("target: load and expand in under 200 ms");
+        .stdout_has("target: load and expand in under 200 ms")
+        .stdout_has("concerto translate (load, analyse, write)")
+        .stdout_has("target: translate in under 1000 ms");
     // Both count the same 5 written tasks of this playbook (no includes).
     let line = |prefix: &str| {
         out.stdout
@@ -1481,4 +1483,102 @@ fn bench_ir_prints_both_sides() {
         "{}",
         out.describe()
     );
+}
+
+/// `concerto translate` end to end: a two-play playbook where the second
+/// play's client module talks to the service the first one installs.
+#[test]
+fn translate_writes_assembly_reports_and_graph() {
+    let d = Dir::new("translate");
+    d.write(
+        "site.yml",
+        "- hosts: db\n  tasks:\n    - name: Install MariaDB\n      ansible.builtin.apt: {name: mariadb-server}\n    - name: Start it\n      ansible.builtin.service: {name: mariadb, state: started}\n\
+         - hosts: app\n  tasks:\n    - name: Configure\n      ansible.builtin.template: {src: app.j2, dest: /etc/app.conf}\n    - name: Create the database\n      community.mysql.mysql_db: {name: app, login_host: db1}\n",
+    );
+    d.write(
+        "inventory",
+        "[db]\ndb1 ansible_host=127.0.0.2\n[app]\napp1 ansible_host=127.0.0.3\n",
+    );
+    let out = d.run(&[
+        "translate",
+        "site.yml",
+        "-i",
+        "inventory",
+        "-o",
+        "a.yaml",
+        "--report",
+        "r.md",
+        "--dot",
+        "g.dot",
+        "--json",
+    ]);
+    out.expect_code(0)
+        .stderr_has("translated: 2 components, 1 deploy dependencies");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let c = &json["connections"][0];
+    assert_eq!(c["user"], "app");
+    assert_eq!(c["provider"], "db");
+    assert_eq!(c["kind"], "deploy");
+    assert_eq!(c["evidence"][0]["rule"], "client-module");
+    assert_eq!(c["evidence"][0]["line"], 11);
+    // The configuration does not wait: only the database creation does.
+    assert_eq!(c["waiting"], serde_json::json!(["site_2"]));
+    assert!(d
+        .read("r.md")
+        .contains("| app | db | client-module | site.yml:11"));
+    assert!(d.read("g.dot").contains("\"db\" -> \"app\""));
+    d.run(&["check", "a.yaml"]).expect_code(0);
+    d.run(&["predict", "a.yaml"])
+        .expect_code(0)
+        .stdout_has("Ansible model");
+}
+
+#[test]
+fn translate_errors_name_the_place() {
+    let d = Dir::new("translate-errors");
+    d.write(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - ansible.builtin.debug: {msg: hi}\n",
+    );
+    d.write("inventory", "h1 ansible_host=127.0.0.2\n");
+    d.write("concerto.yml", "components:\n  nosuch:\n    after: [all]\n");
+    d.run(&["translate", "site.yml", "-i", "inventory"])
+        .expect_code(1)
+        .stderr_has("no component is named `nosuch`")
+        .stderr_has("concerto.yml:3:");
+    d.write("concerto.yml", "components:\n  all:\n    befor: [x]\n");
+    d.run(&["translate", "site.yml", "-i", "inventory"])
+        .expect_code(1)
+        .stderr_has("unknown key `befor`")
+        .stderr_has("concerto.yml:3:");
+    d.write("concerto.yml", "components: {}\n");
+    d.write("p.yaml", "default_task: -1\n");
+    d.run(&[
+        "translate",
+        "site.yml",
+        "-i",
+        "inventory",
+        "--profile",
+        "p.yaml",
+    ])
+    .expect_code(1)
+    .stderr_has("durations must be finite and non-negative");
+    d.write(
+        "s.yaml",
+        "modules:\n  - match: [x]\n    writez: {file: [dest]}\n",
+    );
+    d.run(&[
+        "translate",
+        "site.yml",
+        "-i",
+        "inventory",
+        "--signatures",
+        "s.yaml",
+    ])
+    .expect_code(1)
+    .stderr_has("unknown field `writez`")
+    .stderr_has("s.yaml:");
+    d.run(&["translate", "site.yml", "-i", "missing"])
+        .expect_code(1)
+        .stderr_has("missing");
 }

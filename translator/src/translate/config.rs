@@ -376,13 +376,14 @@ impl Annotations {
         Ok(out)
     }
 
-    /// An error at `node` of the annotations file.
-    pub fn error(&self, node: &Node, message: String, help: &str) -> ConfigError {
-        match &self.doc {
-            Some(doc) => invalid(doc, node, message, help),
-            None => ConfigError::Read {
-                path: "concerto.yml".into(),
-                source: std::io::Error::other(message),
+    /// An error at `node` of the annotations file (annotations made in
+    /// code have no file: a plain error).
+    pub fn error(&self, node: Option<&Node>, message: String, help: &str) -> ConfigError {
+        match (&self.doc, node) {
+            (Some(doc), Some(node)) => invalid(doc, node, message, help),
+            _ => ConfigError::Read {
+                path: "annotations".into(),
+                source: std::io::Error::other(format!("{message} ({help})")),
             },
         }
     }

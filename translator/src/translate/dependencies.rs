@@ -368,15 +368,16 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
     let index = |name: &str| x.comps.iter().position(|c| c.name == name);
     for (name, ann) in &x.annotations.components {
         let Some(b) = index(name) else {
-            let node = ann
-                .node
-                .as_ref()
-                .expect("loaded annotations keep their nodes");
             let known: Vec<&str> = x.comps.iter().map(|c| c.name.as_str()).collect();
+            let help = if known.is_empty() {
+                "the playbook has no component: no play reaches a host of the inventory".into()
+            } else {
+                format!("components: {}", known.join(", "))
+            };
             return Err(x.annotations.error(
-                node,
+                ann.node.as_ref(),
                 format!("no component is named `{name}`"),
-                &format!("components: {}", known.join(", ")),
+                &help,
             ));
         };
         for (other, node) in &ann.after {
@@ -400,14 +401,14 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                 ),
                 Some(_) => {
                     return Err(x.annotations.error(
-                        node,
+                        Some(node),
                         format!("`{other}` runs after `{name}` in the playbook"),
                         "`after` can only keep an order the playbook has",
                     ))
                 }
                 None => {
                     return Err(x.annotations.error(
-                        node,
+                        Some(node),
                         format!("no component is named `{other}`"),
                         "",
                     ))
@@ -445,7 +446,7 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
         for (other, node) in &ann.independent {
             let Some(a) = index(other) else {
                 return Err(x.annotations.error(
-                    node,
+                    Some(node),
                     format!("no component is named `{other}`"),
                     "",
                 ));

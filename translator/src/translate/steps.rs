@@ -178,8 +178,10 @@ impl<'p, 'a> Walker<'p, 'a> {
         if let Some((_, i)) = self.apps.iter().find(|(k, _)| k == key) {
             return *i;
         }
+        // An unnamed play is called by its host patterns, as Ansible does.
         let base_name = match key {
             Some(r) => r.clone(),
+            None if self.play.name.is_empty() => slug(&self.play.hosts.join(",")),
             None => slug(&self.play.name),
         };
         let i = self.plan.apps.len();
