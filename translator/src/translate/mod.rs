@@ -169,7 +169,16 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
         base: cfg.base,
     })?;
     durations(&plan, &mut comps, cfg.profile);
-    relaxed.extend(relaxed_orders(&comps, &deps));
+    // Pairs an annotation already relaxed keep that rule only.
+    let derived: Vec<Relaxed> = relaxed_orders(&comps, &deps)
+        .into_iter()
+        .filter(|r| {
+            !relaxed
+                .iter()
+                .any(|a| a.before == r.before && a.after == r.after)
+        })
+        .collect();
+    relaxed.extend(derived);
     let step_at: Vec<String> = plan
         .steps
         .iter()

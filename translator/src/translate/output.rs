@@ -391,9 +391,10 @@ impl Translation {
             let hosts = c.hosts.as_ref().map_or("?".to_string(), |h| h.join(","));
             let _ = writeln!(
                 o,
-                "component {} (role {}, hosts {hosts})",
+                "component {} (role {}, hosts {hosts}{})",
                 c.name,
-                c.role.as_deref().unwrap_or("-")
+                c.role.as_deref().unwrap_or("-"),
+                if c.serial { ", serial" } else { "" }
             );
             for t in &c.transitions {
                 let _ = writeln!(
