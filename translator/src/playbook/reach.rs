@@ -63,6 +63,9 @@ pub(super) struct State {
     /// the per-host scopes its values refer to (weakly: kept here).
     hostvars: std::cell::RefCell<Option<(usize, Value)>>,
     hostvars_scopes: std::cell::RefCell<Vec<LazyVars>>,
+    /// `Options::render`: groups that tasks before may fill at run time
+    /// (`add_host`; a `group_by` whose key is not known), as globs.
+    dynamic_groups: Vec<String>,
 }
 
 impl Loader {
@@ -77,6 +80,17 @@ impl Loader {
             } else {
                 patterns.push(h.clone());
             }
+        }
+        // For the translator, a play that targets a group filled at run
+        // time targets hosts not known yet.
+        let dynamic = patterns.iter().flat_map(|p| p.split([',', ':'])).any(|p| {
+            let p = p.trim_start_matches(['&', '!']);
+            self.reach.dynamic_groups.iter().any(|g| {
+                crate::inventory::select::glob(g, p) || crate::inventory::select::glob(p, g)
+            })
+        });
+        if self.opts.render && dynamic {
+            return None;
         }
         let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
         crate::inventory::select::hosts_matching(inv, &refs)
@@ -208,6 +222,33 @@ impl Loader {
         if is_builtin(&task.action, "group_by") {
             self.group_by(task, own, scope, conds.as_deref().unwrap_or_default());
         }
+        if self.opts.render && is_builtin(&task.action, "add_host") {
+            // Its groups as templated (`render.rs`), else globs of their
+            // templates.
+            let key = ["groups", "group", "groupname"]
+                .into_iter()
+                .find(|k| task.args.contains_key(*k));
+            let mut names = Vec::new();
+            let mut add = |v: &Json, raw: Option<&Json>| match v {
+                Json::String(s) => names.extend(s.split(',').map(|g| g.trim().to_string())),
+                Json::Array(a) => a.iter().for_each(|g| match g.as_str() {
+                    Some(g) => names.push(g.to_string()),
+                    None => names.push("*".into()),
+                }),
+                _ => names.push(
+                    raw.and_then(Json::as_str)
+                        .map_or("*".into(), crate::template::template_glob),
+                ),
+            };
+            if let (Some(k), Some(r)) = (key, &task.rendered) {
+                for item in &r.items {
+                    if let Some(v) = item.get(k) {
+                        add(v, task.args.get(k));
+                    }
+                }
+            }
+            self.reach.dynamic_groups.extend(names);
+        }
     }
 
     fn set_at_run_time(&mut self, name: &str) {
@@ -291,7 +332,8 @@ impl Loader {
     /// those names change.
     fn hostvars(&self) -> Option<Value> {
         let inv = self.inventory.as_ref()?;
-        let version = Arc::as_ptr(&self.reach.runtime) as usize;
+        // The set only grows (and `make_mut` may keep its address).
+        let version = self.reach.runtime.len();
         if let Some((v, value)) = &*self.reach.hostvars.borrow() {
             if *v == version {
                 return Some(value.clone());
@@ -441,23 +483,34 @@ impl Loader {
     /// `key` (spaces as `-`) under its `parents` (default `all`), with the
     /// host in it. Conditions are evaluated again per host.
     fn group_by(&mut self, task: &ir::Task, own: &Own, scope: &Scope, conds: &[Json]) {
+        let key = task.args.get("key").cloned();
         let Some(targets) = self.reach.targets.clone() else {
+            // Hosts not known: the groups it makes are filled at run time.
+            if self.opts.render {
+                let raw = key.as_ref().and_then(Json::as_str).unwrap_or("*");
+                self.reach
+                    .dynamic_groups
+                    .push(crate::template::template_glob(raw));
+            }
             return;
         };
-        let key = task.args.get("key").cloned();
         let parents: Vec<Json> = match task.args.get("parents") {
             None => vec![Json::String("all".into())],
             Some(Json::Array(a)) => a.clone(),
             Some(p) => vec![p.clone()],
         };
         let mut adds: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut unknown_keys = false;
         for host in &targets {
             let layers = self.layers_for_host(&scope.vars, host);
             let base = self.task_scope(&layers, own, None);
             let items: Vec<Option<Value>> = match self.loop_items(own, &base) {
                 None => vec![None],
                 Some(Ok(items)) => items.into_iter().map(Some).collect(),
-                Some(Err(_)) => continue,
+                Some(Err(_)) => {
+                    unknown_keys = true;
+                    continue;
+                }
             };
             let var = loop_var(own);
             for item in items {
@@ -477,11 +530,18 @@ impl Loader {
                     })
                 };
                 let Some(name) = key.as_ref().and_then(text) else {
+                    unknown_keys = true;
                     continue;
                 };
                 let parents = parents.iter().filter_map(text).collect();
                 adds.push((host.clone(), name.replace(' ', "-"), parents));
             }
+        }
+        if unknown_keys && self.opts.render {
+            let raw = key.as_ref().and_then(Json::as_str).unwrap_or("*");
+            self.reach
+                .dynamic_groups
+                .push(crate::template::template_glob(raw));
         }
         let Some(inv) = self.inventory.as_mut() else {
             return;

@@ -425,3 +425,28 @@ fn outcome(v: Value) -> Result<Outcome, TemplateError> {
         },
     })
 }
+
+/// A template as a glob: each `{{ }}`/`{% %}` part as `*`.
+pub fn template_glob(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(open) = rest
+        .find('{')
+        .filter(|&i| matches!(rest[i + 1..].chars().next(), Some('{' | '%')))
+    {
+        out.push_str(&rest[..open]);
+        out.push('*');
+        let end = rest[open + 2..].find(['}']).map(|i| open + 2 + i);
+        match end.and_then(|e| {
+            rest[e..]
+                .find(|c: char| c != '}' && c != '%')
+                .map(|k| e + k)
+                .or(Some(rest.len()))
+        }) {
+            Some(e) => rest = &rest[e..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out.replace(' ', "-")
+}

@@ -287,11 +287,20 @@ impl LazyVars {
     }
 
     /// All variables as one dict value whose items are looked up lazily
-    /// (for `hostvars[host]`). It refers to this scope weakly.
+    /// (for `hostvars[host]`), the unknown ones included (unknown when
+    /// read). It refers to this scope weakly.
     pub fn as_value(&self) -> Value {
         let weak = Arc::downgrade(&self.0);
+        let mut seen: HashSet<&str> = self.names().collect();
+        let unknown = self
+            .0
+            .unknown
+            .iter()
+            .map(String::as_str)
+            .filter(|n| seen.insert(n));
         let m = self
             .names()
+            .chain(unknown.collect::<Vec<_>>())
             .map(|name| {
                 let job = LookupJob {
                     scope: weak.clone(),

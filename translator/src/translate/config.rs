@@ -111,6 +111,8 @@ pub struct ModuleSig {
     #[serde(default)]
     pub reads: BTreeMap<String, Vec<String>>,
     #[serde(default)]
+    pub unnamed: Vec<String>,
+    #[serde(default)]
     pub exclusive: Option<String>,
     #[serde(default)]
     pub exec: Option<Exec>,

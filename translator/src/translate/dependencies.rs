@@ -7,8 +7,11 @@
 //! - `address`: that call aims at an address no inventory host has (a
 //!   virtual IP): it also needs what serves virtual IPs;
 //! - `exec`: it runs commands in a container the earlier one manages;
-//! - `data-flow`: it reads (or overwrites) a variable the earlier one sets
-//!   at run time (registered, `set_fact`, facts);
+//! - `data-flow`: it reads a variable whose last write before it, on some
+//!   host, is the earlier one's (its reaching definitions: registered,
+//!   `set_fact`, facts). Overwriting another component's variable does not
+//!   order them: each component's variables are its own at run time
+//!   (docs/translation.md, "What the runtime must provide");
 //! - `inventory`: its play targets, or its tasks name, a group the
 //!   earlier one makes (`group_by`, `add_host`);
 //! - `shared-resource`, `exclusive`: on a common host, they touch one
@@ -218,7 +221,7 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
             // Variables: the write each read of another component's
             // variable sees (its reaching definition).
             for name in &eb.reads {
-                if let Some(&sa) = reaching.get(&(sb, name.clone())) {
+                for &sa in reaching.get(&(sb, name.clone())).into_iter().flatten() {
                     let a = step_comp[sa];
                     if a != b && a < b {
                         let (pf, pl) = at(sa);
@@ -468,31 +471,53 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
     Ok((deps.into_values().collect(), relaxed))
 }
 
-/// For each (step, name it reads), the last step before it, in run
-/// order, that writes the name (a fact for `ansible_*`, or any name for
-/// `include_vars`).
-fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), usize> {
+/// For each (step, name it reads), the writes it may see: on each host,
+/// the last step before it in run order that writes the name (a fact for
+/// `ansible_*`, any name for `include_vars`). Every host counts, not only
+/// the reader's: `hostvars` reads another host's variables.
+fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), Vec<usize>> {
+    /// Last writer per host; `None` keys a write on hosts not known.
+    type PerHost = std::collections::HashMap<Option<String>, usize>;
+    fn write(map: &mut PerHost, hosts: &Option<Vec<String>>, s: usize) {
+        match hosts {
+            None => {
+                map.clear();
+                map.insert(None, s);
+            }
+            Some(hs) => {
+                for h in hs {
+                    map.insert(Some(h.clone()), s);
+                }
+            }
+        }
+    }
     let mut out = std::collections::HashMap::new();
-    let mut last: std::collections::HashMap<&str, usize> = Default::default();
-    let (mut facts, mut any): (Option<usize>, Option<usize>) = (None, None);
+    let mut last: std::collections::HashMap<&str, PerHost> = Default::default();
+    let (mut facts, mut any) = (PerHost::default(), PerHost::default());
     for (s, e) in x.effects.iter().enumerate() {
         for name in &e.reads {
-            let mut w = last.get(name.as_str()).copied().max(any);
-            if name.starts_with("ansible_") {
-                w = w.max(facts);
+            let mut ws: Vec<usize> = any.values().copied().collect();
+            if let Some(m) = last.get(name.as_str()) {
+                ws.extend(m.values().copied());
             }
-            if let Some(w) = w {
-                out.insert((s, name.clone()), w);
+            if name.starts_with("ansible_") {
+                ws.extend(facts.values().copied());
+            }
+            ws.sort_unstable();
+            ws.dedup();
+            if !ws.is_empty() {
+                out.insert((s, name.clone()), ws);
             }
         }
+        let hosts = hosts_of(x, s);
         for name in &e.writes {
-            last.insert(name, s);
+            write(last.entry(name).or_default(), &hosts, s);
         }
         if e.facts {
-            facts = Some(s);
+            write(&mut facts, &hosts, s);
         }
         if e.writes_any {
-            any = Some(s);
+            write(&mut any, &hosts, s);
         }
     }
     out
@@ -510,9 +535,16 @@ pub fn steps_of(c: &Component) -> Vec<usize> {
 
 /// The hosts a step runs on (`None`: not known).
 fn hosts_of(x: &Input, s: usize) -> Option<Vec<String>> {
-    match &x.effects[s].delegate {
-        Some(d) => d.clone(),
-        None => x.plan.apps[x.plan.steps[s].app].hosts.clone(),
+    step_hosts(x.plan, x.effects, s)
+}
+
+/// The hosts a step runs on: its play's targets, or where it is
+/// delegated (`None`: not known).
+pub fn step_hosts(plan: &Plan, effects: &[Effects], s: usize) -> Option<Vec<String>> {
+    match (&effects[s].delegate, &plan.steps[s].batch) {
+        (Some(d), _) => d.clone(),
+        (None, Some(batch)) => Some(batch.clone()),
+        (None, None) => plan.apps[plan.steps[s].app].hosts.clone(),
     }
 }
 

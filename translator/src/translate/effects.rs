@@ -56,6 +56,8 @@ pub struct Effects {
     pub templates: Vec<String>,
     /// Facts: every `ansible_*` name.
     pub facts: bool,
+    /// Why some of its effects are unnamed, when the signature says.
+    pub notes: Vec<String>,
     /// Waits for or checks a network service (signature `probe`).
     pub probe: bool,
     /// A command its author marks `changed_when: false`, taken at its word.
@@ -100,7 +102,7 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
             // known text (`keystone_fernet_running_*`).
             let raw_glob = || -> Option<String> {
                 let raw = t.args.get(arg)?.as_str()?;
-                Some(template_glob(raw))
+                Some(crate::template::template_glob(raw))
             };
             let mut groups = Vec::new();
             for item in &r.items {
@@ -173,6 +175,19 @@ fn apply(sig: &ModuleSig, items: &[Json], complete: bool, sigs: &Signatures, e: 
     e.probe |= sig.probe;
     if let Some(x) = &sig.exclusive {
         e.exclusive.push(x.clone());
+    }
+    for kind in &sig.unnamed {
+        e.resources.push(Resource {
+            kind: kind.clone(),
+            name: None,
+            access: Access::Write,
+        });
+    }
+    if !sig.unnamed.is_empty() {
+        e.notes.push(format!(
+            "writes {} it does not name (its signature)",
+            sig.unnamed.join(", ")
+        ));
     }
     if let Some(x) = &sig.exec {
         e.execs.push(x.container.clone());
@@ -503,31 +518,6 @@ impl Effects {
         };
         hit(self, other, true).or_else(|| hit(other, self, false))
     }
-}
-
-/// A template as a glob: each `{{ }}`/`{% %}` part as `*`.
-fn template_glob(raw: &str) -> String {
-    let mut out = String::new();
-    let mut rest = raw;
-    while let Some(open) = rest
-        .find('{')
-        .filter(|&i| matches!(rest[i + 1..].chars().next(), Some('{' | '%')))
-    {
-        out.push_str(&rest[..open]);
-        out.push('*');
-        let end = rest[open + 2..].find(['}']).map(|i| open + 2 + i);
-        match end.and_then(|e| {
-            rest[e..]
-                .find(|c: char| c != '}' && c != '%')
-                .map(|k| e + k)
-                .or(Some(rest.len()))
-        }) {
-            Some(e) => rest = &rest[e..],
-            None => return out,
-        }
-    }
-    out.push_str(rest);
-    out.replace(' ', "-")
 }
 
 /// `dir` is `path` or a directory above it.

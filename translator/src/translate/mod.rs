@@ -170,7 +170,7 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
     })?;
     durations(&plan, &mut comps, cfg.profile);
     // Pairs an annotation already relaxed keep that rule only.
-    let derived: Vec<Relaxed> = relaxed_orders(&comps, &deps)
+    let derived: Vec<Relaxed> = relaxed_orders(&plan, &effects, &comps, &deps)
         .into_iter()
         .filter(|r| {
             !relaxed
@@ -202,7 +202,8 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
             if let Some(u) = &e.unknown {
                 reasons.push(u.clone());
             }
-            if e.resources.iter().any(|r| r.name.is_none()) {
+            reasons.extend(e.notes.iter().cloned());
+            if e.notes.is_empty() && e.resources.iter().any(|r| r.name.is_none()) {
                 reasons.push("an effect whose target is not known statically".into());
             }
             if plan.steps[s].task.when_result == Some(None) {
@@ -281,8 +282,25 @@ fn durations(plan: &steps::Plan, comps: &mut [Component], profile: &Profile) {
 
 /// The component pairs the playbook orders (one play after the other)
 /// and the assembly does not, directly or through others.
-fn relaxed_orders(comps: &[Component], deps: &[Dependency]) -> Vec<Relaxed> {
+fn relaxed_orders(
+    plan: &steps::Plan,
+    effects: &[effects::Effects],
+    comps: &[Component],
+    deps: &[Dependency],
+) -> Vec<Relaxed> {
     let n = comps.len();
+    // Where each component's tasks run, delegations included (`None`:
+    // somewhere not known).
+    let reaches: Vec<Option<BTreeSet<String>>> = comps
+        .iter()
+        .map(|c| {
+            let mut all = BTreeSet::new();
+            for s in dependencies::steps_of(c) {
+                all.extend(dependencies::step_hosts(plan, effects, s)?);
+            }
+            Some(all)
+        })
+        .collect();
     // reach[b] = components b waits for, transitively.
     let mut reach: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
     for b in 0..n {
@@ -302,8 +320,8 @@ fn relaxed_orders(comps: &[Component], deps: &[Dependency]) -> Vec<Relaxed> {
     for b in 0..n {
         for a in 0..b {
             if !reach[b].contains(&a) {
-                let disjoint = match (&comps[a].hosts, &comps[b].hosts) {
-                    (Some(x), Some(y)) => !x.iter().any(|h| y.contains(h)),
+                let disjoint = match (&reaches[a], &reaches[b]) {
+                    (Some(x), Some(y)) => x.is_disjoint(y),
                     _ => false,
                 };
                 out.push(Relaxed {

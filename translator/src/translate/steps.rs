@@ -29,6 +29,8 @@ pub struct Step<'a> {
     /// Phase name within the application.
     pub phase: String,
     pub handler: bool,
+    /// The hosts of its `serial` batch (`None`: the play's).
+    pub batch: Option<Vec<String>>,
 }
 
 /// A role application of a play, or a play's own tasks.
@@ -39,7 +41,7 @@ pub struct App {
     pub base_name: String,
     pub hosts: Option<Vec<String>>,
     pub steps: Vec<usize>,
-    /// The play runs in `serial` batches.
+    /// The play runs in several `serial` batches.
     pub serial: bool,
 }
 
@@ -57,10 +59,13 @@ pub fn plan(ir: &Ir) -> Plan<'_> {
             Some(Some(t)) => Some(t.clone()),
             _ => None,
         };
-        let serial = play
-            .keywords
-            .get("serial")
-            .is_some_and(|s| !s.is_null() && s != &Json::from(0) && s != &Json::Array(vec![]));
+        // `serial`: the play runs whole on each batch of hosts in turn;
+        // each batch's phases follow the last batch's in the component.
+        let batches: Vec<Option<Vec<String>>> = match (&hosts, play.keywords.get("serial")) {
+            (Some(h), Some(spec)) => batches(h, spec).into_iter().map(Some).collect(),
+            _ => vec![None],
+        };
+        let serial = batches.len() > 1;
         let keys = application_keys(play);
         let mut walker = Walker {
             plan: &mut plan,
@@ -68,16 +73,60 @@ pub fn plan(ir: &Ir) -> Plan<'_> {
             pi,
             hosts,
             serial,
+            batch: None,
             apps: Vec::new(),
             notified: BTreeSet::new(),
             any_notified: false,
             current: None,
         };
-        for (item, key) in play.tasks.iter().zip(keys) {
-            walker.top(item, key);
+        let several = batches.len() > 1;
+        for (k, batch) in batches.into_iter().enumerate() {
+            walker.batch = batch.map(|b| (if several { k + 1 } else { 0 }, b));
+            walker.current = None;
+            for (item, key) in play.tasks.iter().zip(keys.iter().cloned()) {
+                walker.top(item, key);
+            }
         }
     }
     plan
+}
+
+/// The host batches of `serial` (a number, a percentage or a list of them,
+/// the last repeated), as Ansible's `_get_serialized_batches` makes them.
+fn batches(hosts: &[String], spec: &Json) -> Vec<Vec<String>> {
+    let specs: Vec<&Json> = match spec {
+        Json::Array(a) => a.iter().collect(),
+        one => vec![one],
+    };
+    let size = |s: &Json| -> usize {
+        let n = match s {
+            Json::Number(n) => n.as_f64().unwrap_or(0.0),
+            Json::String(t) => match t.trim().strip_suffix('%') {
+                Some(p) => p.trim().parse::<f64>().unwrap_or(0.0) / 100.0 * hosts.len() as f64,
+                None => t.trim().parse::<f64>().unwrap_or(0.0),
+            },
+            _ => 0.0,
+        };
+        // 0 (or anything unusable) means all of them.
+        if n as usize == 0 {
+            hosts.len()
+        } else {
+            (n as usize).max(1)
+        }
+    };
+    let mut out = Vec::new();
+    let mut rest = hosts;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = size(specs[i.min(specs.len() - 1)]).min(rest.len());
+        out.push(rest[..n].to_vec());
+        rest = &rest[n..];
+        i += 1;
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
 }
 
 /// The application each top-level block of a play belongs to: its role,
@@ -163,6 +212,9 @@ struct Walker<'p, 'a> {
     pi: usize,
     hosts: Option<Vec<String>>,
     serial: bool,
+    /// The current `serial` batch: its number (0 when there is one) and
+    /// hosts.
+    batch: Option<(usize, Vec<String>)>,
     /// (key, app index) of this play's applications.
     apps: Vec<(Option<String>, usize)>,
     /// Handler names and `listen` topics notified since the last flush.
@@ -281,12 +333,18 @@ impl<'p, 'a> Walker<'p, 'a> {
 
     fn push(&mut self, t: &'a Task, app: usize, phase: String, handler: bool) {
         let i = self.plan.steps.len();
+        let (phase, batch) = match &self.batch {
+            Some((k, hosts)) if *k > 1 => (format!("{phase}-batch{k}"), Some(hosts.clone())),
+            Some((_, hosts)) => (phase, Some(hosts.clone())),
+            None => (phase, None),
+        };
         self.plan.steps.push(Step {
             task: t,
             play: self.pi,
             app,
             phase,
             handler,
+            batch,
         });
         self.plan.apps[app].steps.push(i);
     }
