@@ -110,6 +110,8 @@ pub struct Rendered {
     /// The condition is false before anything runs: the task only sets
     /// its registered name (to a skipped result).
     pub skipped: bool,
+    /// It reads `hostvars`: its reads may be other hosts' variables.
+    pub other_hosts: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

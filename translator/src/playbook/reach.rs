@@ -66,6 +66,8 @@ pub(super) struct State {
     /// `Options::render`: groups that tasks before may fill at run time
     /// (`add_host`; a `group_by` whose key is not known), as globs.
     dynamic_groups: Vec<String>,
+    /// Set when a template reads `hostvars` (`render.rs` resets it).
+    pub(super) hostvars_read: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Loader {
@@ -296,10 +298,13 @@ impl Loader {
         let mut base = over(Arc::new(self.scope_for(layers)));
         if self.opts.render {
             if let Some(hostvars) = self.hostvars() {
-                base = Arc::new(Bound {
-                    name: "hostvars".into(),
-                    value: hostvars,
-                    inner: base,
+                base = Arc::new(Probe {
+                    read: self.reach.hostvars_read.clone(),
+                    bound: Bound {
+                        name: "hostvars".into(),
+                        value: hostvars,
+                        inner: base,
+                    },
                 });
             }
         }
@@ -665,6 +670,25 @@ impl Vars for Bound {
 
     fn search_paths(&self) -> Vec<std::path::PathBuf> {
         self.inner.search_paths()
+    }
+}
+
+/// `hostvars` bound over a scope, noting that it was read.
+struct Probe {
+    read: Arc<std::sync::atomic::AtomicBool>,
+    bound: Bound,
+}
+
+impl Vars for Probe {
+    fn lookup(&self, name: &str) -> Lookup {
+        if name == self.bound.name {
+            self.read.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.bound.lookup(name)
+    }
+
+    fn search_paths(&self) -> Vec<std::path::PathBuf> {
+        self.bound.search_paths()
     }
 }
 

@@ -24,6 +24,8 @@ const MAX_ITEMS: usize = 256;
 impl Loader {
     pub(super) fn render_task(&self, task: &ir::Task, own: &Own, scope: &Scope) -> Rendered {
         let mut out = Rendered::default();
+        let probe = &self.reach.hostvars_read;
+        probe.store(false, std::sync::atomic::Ordering::Relaxed);
         out.reads.extend(
             task.when_depends
                 .iter()
@@ -68,6 +70,10 @@ impl Loader {
                 out.delegate_to.push(host.as_str().map(str::to_string));
             }
         }
+        // `hostvars` read directly (the probe) or through a variable
+        // (whose scope has it unknown).
+        out.other_hosts =
+            probe.load(std::sync::atomic::Ordering::Relaxed) || out.reads.contains("hostvars");
         out
     }
 

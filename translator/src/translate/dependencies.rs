@@ -471,10 +471,10 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
     Ok((deps.into_values().collect(), relaxed))
 }
 
-/// For each (step, name it reads), the writes it may see: on each host,
-/// the last step before it in run order that writes the name (a fact for
-/// `ansible_*`, any name for `include_vars`). Every host counts, not only
-/// the reader's: `hostvars` reads another host's variables.
+/// For each (step, name it reads), the writes it may see: on each host it
+/// runs on (on every host when it reads `hostvars`), the last step before
+/// it in run order that writes the name (a fact for `ansible_*`, any name
+/// for `include_vars`).
 fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), Vec<usize>> {
     /// Last writer per host; `None` keys a write on hosts not known.
     type PerHost = std::collections::HashMap<Option<String>, usize>;
@@ -491,17 +491,34 @@ fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String),
             }
         }
     }
+    // The writers a reader on `hosts` may see.
+    fn seen(map: &PerHost, hosts: &Option<Vec<String>>, out: &mut Vec<usize>) {
+        match hosts {
+            None => out.extend(map.values().copied()),
+            Some(hs) => {
+                out.extend(map.get(&None).copied());
+                out.extend(hs.iter().filter_map(|h| map.get(&Some(h.clone())).copied()));
+            }
+        }
+    }
     let mut out = std::collections::HashMap::new();
     let mut last: std::collections::HashMap<&str, PerHost> = Default::default();
     let (mut facts, mut any) = (PerHost::default(), PerHost::default());
     for (s, e) in x.effects.iter().enumerate() {
+        let hosts = hosts_of(x, s);
+        let on = if e.reads_other_hosts {
+            None
+        } else {
+            hosts.clone()
+        };
         for name in &e.reads {
-            let mut ws: Vec<usize> = any.values().copied().collect();
+            let mut ws: Vec<usize> = Vec::new();
+            seen(&any, &on, &mut ws);
             if let Some(m) = last.get(name.as_str()) {
-                ws.extend(m.values().copied());
+                seen(m, &on, &mut ws);
             }
             if name.starts_with("ansible_") {
-                ws.extend(facts.values().copied());
+                seen(&facts, &on, &mut ws);
             }
             ws.sort_unstable();
             ws.dedup();
@@ -509,15 +526,32 @@ fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String),
                 out.insert((s, name.clone()), ws);
             }
         }
-        let hosts = hosts_of(x, s);
+        // A delegated task's results belong to the host it runs for
+        // (facts to the delegate with `delegate_facts`): both count.
+        let play_hosts = match &x.plan.steps[s].batch {
+            Some(b) => Some(b.clone()),
+            None => x.plan.apps[x.plan.steps[s].app].hosts.clone(),
+        };
+        let written = match (&hosts, play_hosts) {
+            (Some(a), Some(mut b)) => {
+                b.extend(
+                    a.iter()
+                        .filter(|h| !b.contains(h))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                Some(b)
+            }
+            _ => None,
+        };
         for name in &e.writes {
-            write(last.entry(name).or_default(), &hosts, s);
+            write(last.entry(name).or_default(), &written, s);
         }
         if e.facts {
-            write(&mut facts, &hosts, s);
+            write(&mut facts, &written, s);
         }
         if e.writes_any {
-            write(&mut any, &hosts, s);
+            write(&mut any, &written, s);
         }
     }
     out

@@ -56,6 +56,8 @@ pub struct Effects {
     pub templates: Vec<String>,
     /// Facts: every `ansible_*` name.
     pub facts: bool,
+    /// Its reads may be other hosts' variables (through `hostvars`).
+    pub reads_other_hosts: bool,
     /// Why some of its effects are unnamed, when the signature says.
     pub notes: Vec<String>,
     /// Waits for or checks a network service (signature `probe`).
@@ -68,6 +70,7 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
     let mut e = Effects::default();
     let Some(r) = &t.rendered else { return e };
     e.reads = r.reads.clone();
+    e.reads_other_hosts = r.other_hosts;
     if let Some(Json::String(name)) = t.keywords.get("register") {
         e.writes.insert(name.clone());
     }
