@@ -141,6 +141,9 @@ pub struct Conservative {
 
 pub struct Translation {
     pub playbook: String,
+    /// Declarations taken at their author's word (`changed_when: false`
+    /// on a command): (component, file, line, what).
+    pub trusted: Vec<Conservative>,
     pub components: Vec<Component>,
     pub dependencies: Vec<Dependency>,
     pub relaxed: Vec<Relaxed>,
@@ -191,6 +194,7 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
         })
         .collect();
     let mut conservative = Vec::new();
+    let mut trusted = Vec::new();
     for c in &comps {
         for s in dependencies::steps_of(c) {
             let e = &effects[s];
@@ -201,6 +205,15 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
             let mut reasons = Vec::new();
             if let Some(u) = &e.unknown {
                 reasons.push(u.clone());
+            }
+            if e.declared_read_only {
+                trusted.push(Conservative {
+                    component: c.name.clone(),
+                    file: file.clone(),
+                    line,
+                    reason: "a command marked `changed_when: false`: taken to change nothing"
+                        .into(),
+                });
             }
             reasons.extend(e.notes.iter().cloned());
             if e.notes.is_empty() && e.resources.iter().any(|r| r.name.is_none()) {
@@ -221,6 +234,7 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
     }
     Ok(Translation {
         playbook: ir.playbook.clone(),
+        trusted,
         components: comps,
         dependencies: deps,
         relaxed,

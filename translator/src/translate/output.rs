@@ -263,12 +263,18 @@ impl Translation {
             .iter()
             .map(|c| json!({"component": c.component, "task": format!("{}:{}", c.file, c.line), "reason": c.reason}))
             .collect();
+        let trusted: Vec<Json> = self
+            .trusted
+            .iter()
+            .map(|c| json!({"component": c.component, "task": format!("{}:{}", c.file, c.line), "declaration": c.reason}))
+            .collect();
         json!({
             "playbook": self.playbook,
             "components": components,
             "connections": connections,
             "relaxed": relaxed,
             "conservative": conservative,
+            "trusted": trusted,
         })
     }
 
@@ -363,6 +369,20 @@ impl Translation {
             let _ = writeln!(o, "- **{rule}** ({}): {}", pairs.len(), pairs.join(", "));
         }
         o.push_str("\nInside components, the transitions of one phase run in parallel: their tasks share no variable, file or named resource, and none is unknown.\n\n");
+        if !self.trusted.is_empty() {
+            o.push_str("## Taken at the author's word\n\n");
+            let at: BTreeSet<String> = self
+                .trusted
+                .iter()
+                .map(|c| format!("{}:{}", c.file, c.line))
+                .collect();
+            let _ = writeln!(
+                o,
+                "- a command marked `changed_when: false` changes nothing ({}): {}\n",
+                at.len(),
+                compact(at.iter().map(String::as_str))
+            );
+        }
         o.push_str("## Kept conservatively\n\n");
         let mut reasons: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for c in &self.conservative {
