@@ -136,6 +136,13 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
             }
             return e;
         }
+        "include_tasks" | "include_role" | "include" => {
+            // Only unexpanded ones are steps (steps.rs).
+            e.unknown = Some(format!(
+                "`{name}` of a file or role not known before the run: its tasks are not analysed"
+            ));
+            return e;
+        }
         "meta" => {
             match t.args.get("_raw_params").and_then(Json::as_str) {
                 Some("noop" | "role_complete" | "flush_handlers") => {}
