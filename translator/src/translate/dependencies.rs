@@ -215,10 +215,10 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                     }
                 }
             }
-            // Variables: the write each read of another component's
-            // variable sees (its reaching definition).
+            // Variables: the writes each read of another component's
+            // variable may see (its reaching definitions).
             for name in &eb.reads {
-                if let Some(&sa) = reaching.get(&(sb, name.clone())) {
+                for &sa in reaching.get(&(sb, name.clone())).into_iter().flatten() {
                     let a = step_comp[sa];
                     if a != b && a < b {
                         let (pf, pl) = at(sa);
@@ -467,31 +467,90 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
     Ok((deps.into_values().collect(), relaxed))
 }
 
-/// For each (step, name it reads), the last step before it, in run
-/// order, that writes the name (a fact for `ansible_*`, or any name for
-/// `include_vars`).
-fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), usize> {
+/// For each (step, name it reads), the steps before it, in run order,
+/// whose write of the name it may see (a fact for `ansible_*`, or any
+/// name for `include_vars`): the last one (as it was before: a read
+/// through `hostvars` may see it on another host), then the last ones
+/// before it on the reader's hosts that the later ones do not set the
+/// name on, until all its hosts are covered (with hosts partly in
+/// common, the value a host sees may be older than the last write). A
+/// write on hosts not known statically covers none. Not seen: a read
+/// through `hostvars` of another host whose last write is older still
+/// (reads do not say whose variable they read).
+fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), Vec<usize>> {
+    // The hosts whose variables a step sets: its play's, the delegated
+    // ones with `delegate_facts` (`delegate_to` alone sets the variables
+    // of the host the task runs for).
+    let var_hosts: Vec<Option<BTreeSet<String>>> = (0..x.effects.len())
+        .map(|s| {
+            let delegate_facts = x.plan.steps[s]
+                .task
+                .keywords
+                .get("delegate_facts")
+                .is_some_and(|v| {
+                    v.as_bool() == Some(true)
+                        || v.as_str().is_some_and(|s| {
+                            matches!(
+                                s.trim().to_lowercase().as_str(),
+                                "true" | "yes" | "on" | "1"
+                            )
+                        })
+                });
+            let hosts = if delegate_facts && x.effects[s].delegate.is_some() {
+                hosts_of(x, s)
+            } else {
+                x.plan.apps[x.plan.steps[s].app].hosts.clone()
+            };
+            hosts.map(|h| h.into_iter().collect())
+        })
+        .collect();
+    let every: BTreeSet<String> = var_hosts.iter().flatten().flatten().cloned().collect();
+    // A task's templates read the variables of the hosts it runs for
+    // (its play's, even when delegated).
+    let read_hosts = |s: usize| -> BTreeSet<String> {
+        match &x.plan.apps[x.plan.steps[s].app].hosts {
+            Some(h) => h.iter().cloned().collect(),
+            None => every.clone(),
+        }
+    };
     let mut out = std::collections::HashMap::new();
-    let mut last: std::collections::HashMap<&str, usize> = Default::default();
-    let (mut facts, mut any): (Option<usize>, Option<usize>) = (None, None);
+    let mut writers: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    let (mut facts, mut any): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
     for (s, e) in x.effects.iter().enumerate() {
         for name in &e.reads {
-            let mut w = last.get(name.as_str()).copied().max(any);
+            let mut candidates: Vec<usize> =
+                writers.get(name.as_str()).cloned().unwrap_or_default();
+            candidates.extend(&any);
             if name.starts_with("ansible_") {
-                w = w.max(facts);
+                candidates.extend(&facts);
             }
-            if let Some(w) = w {
-                out.insert((s, name.clone()), w);
+            candidates.sort_unstable();
+            candidates.dedup();
+            let mut uncovered = read_hosts(s);
+            let mut seen = Vec::new();
+            for (k, &w) in candidates.iter().rev().enumerate() {
+                match &var_hosts[w] {
+                    Some(h) if k > 0 && h.iter().all(|h| !uncovered.contains(h)) => continue,
+                    Some(h) => uncovered.retain(|u| !h.contains(u)),
+                    None => {}
+                }
+                seen.push(w);
+                if uncovered.is_empty() {
+                    break;
+                }
+            }
+            if !seen.is_empty() {
+                out.insert((s, name.clone()), seen);
             }
         }
         for name in &e.writes {
-            last.insert(name, s);
+            writers.entry(name).or_default().push(s);
         }
         if e.facts {
-            facts = Some(s);
+            facts.push(s);
         }
         if e.writes_any {
-            any = Some(s);
+            any.push(s);
         }
     }
     out
