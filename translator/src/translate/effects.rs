@@ -58,6 +58,9 @@ pub struct Effects {
     pub facts: bool,
     /// Waits for or checks a network service (signature `probe`).
     pub probe: bool,
+    /// Signature `ordered`: keeps its order with the tasks of its
+    /// component that have the same.
+    pub ordered: Vec<String>,
     /// A command its author marks `changed_when: false`, taken at its word.
     pub declared_read_only: bool,
 }
@@ -178,6 +181,7 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
 fn apply(sig: &ModuleSig, items: &[Json], complete: bool, sigs: &Signatures, e: &mut Effects) {
     e.guard |= sig.guard;
     e.probe |= sig.probe;
+    e.ordered.extend(sig.ordered.clone());
     if let Some(x) = &sig.exclusive {
         e.exclusive.push(x.clone());
     }
