@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the Python environment the conformance tests use as their oracle:
 # the real ansible-core (ansible-inventory, its YAML loader) and the real
-# kolla-ansible package (its inventories and YAML tree).
+# kolla-ansible package (its inventories and YAML tree); the `ansible`
+# package's collections and DebOps, real roles for `concerto translate`.
 #
 # It also fetches ansible-core's source distribution (same version) and
 # extracts its integration tests (`test/integration/targets/`) to
@@ -25,6 +26,12 @@ KOLLA_ANSIBLE_VERSION=22.2.0
 # community.general) and community.zabbix / community.mongodb, a test
 # corpus of the playbook loader. 12.x is the release built on core 2.19.
 ANSIBLE_VERSION=12.3.0
+# DebOps (its pip package ships the debops.debops collection: ~200 roles
+# and their service playbooks, under debops/_data/ansible/collections/):
+# real playbooks besides Kolla's for `concerto translate`
+# (tests/translate_real.rs). 3.3.2 is the newest (`pip index versions
+# debops`); it needs nothing the pins above do not allow.
+DEBOPS_VERSION=3.3.2
 VENV="$PWD/.venv"
 
 find_python() {

@@ -1,15 +1,22 @@
 # Sourced by .ci/python-env.sh and .ci/python312-env.sh: makes $VENV hold
-# the pinned ansible-core, kolla-ansible and ansible. The caller sets
-# VENV, ANSIBLE_CORE_VERSION, KOLLA_ANSIBLE_VERSION, ANSIBLE_VERSION and
+# the pinned ansible-core, kolla-ansible and ansible, and debops when
+# DEBOPS_VERSION is set. The caller sets VENV, ANSIBLE_CORE_VERSION,
+# KOLLA_ANSIBLE_VERSION, ANSIBLE_VERSION (DEBOPS_VERSION optionally) and
 # defines `find_python` (prints the interpreter to create the venv with).
 
+# The pins, as pip arguments.
+pins() {
+    echo "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION" \
+        "ansible==$ANSIBLE_VERSION" ${DEBOPS_VERSION:+"debops==$DEBOPS_VERSION"}
+}
+
 installed() {
-    # Fails unless the three pins are installed in the venv.
-    "$VENV/bin/python" - "$ANSIBLE_CORE_VERSION" "$KOLLA_ANSIBLE_VERSION" "$ANSIBLE_VERSION" <<'PY' 2>/dev/null
+    # Fails unless every pin is installed in the venv.
+    # shellcheck disable=SC2046
+    "$VENV/bin/python" - $(pins) <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version
-found = (version("ansible-core"), version("kolla-ansible"), version("ansible"))
-sys.exit(0 if found == tuple(sys.argv[1:4]) else 1)
+sys.exit(0 if all(version(n) == v for n, v in (p.split("==") for p in sys.argv[1:])) else 1)
 PY
 }
 
@@ -18,7 +25,7 @@ PY
 ensure_venv() {
     local label=$1 py
     if [ -x "$VENV/bin/python" ] && installed; then
-        echo "$label: $VENV already has ansible-core $ANSIBLE_CORE_VERSION, kolla-ansible $KOLLA_ANSIBLE_VERSION and ansible $ANSIBLE_VERSION" >&2
+        echo "$label: $VENV already has $(pins)" >&2
         return 0
     fi
     py=$(find_python) || exit 1
@@ -26,10 +33,9 @@ ensure_venv() {
         echo "$label: creating $VENV with $py" >&2
         "$py" -m venv "$VENV"
     fi
-    echo "$label: installing ansible-core==$ANSIBLE_CORE_VERSION kolla-ansible==$KOLLA_ANSIBLE_VERSION ansible==$ANSIBLE_VERSION" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "ansible-core==$ANSIBLE_CORE_VERSION" "kolla-ansible==$KOLLA_ANSIBLE_VERSION" \
-        "ansible==$ANSIBLE_VERSION"
+    echo "$label: installing $(pins)" >&2
+    # shellcheck disable=SC2046
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $(pins)
     installed || {
         echo "$label: the venv does not hold the pinned versions after install" >&2
         exit 1

@@ -147,7 +147,9 @@ pub struct Loader {
     /// Each host's inventory variables, merged once.
     host_vars: std::cell::RefCell<HashMap<String, Arc<crate::template::VarMap>>>,
     /// Templating scopes by layers (see `vars.rs`).
-    scopes: std::cell::RefCell<HashMap<usize, (vars::Layers, crate::template::LazyVars)>>,
+    /// With the version of the run-time names they were made for
+    /// (`Options::render`; else 0).
+    scopes: std::cell::RefCell<HashMap<usize, (vars::Layers, usize, crate::template::LazyVars)>>,
     /// `base`, canonical, and the relative names already computed.
     canonical_base: PathBuf,
     rel_cache: std::cell::RefCell<HashMap<PathBuf, String>>,
@@ -214,7 +216,8 @@ fn load_impl(path: &Path, text: Option<&str>, opts: &Options) -> Result<Ir, Play
     // Hundreds of templating scopes full of memoised values (Kolla: ~600):
     // freeing them is a tenth of the load's time, and nothing waits for it.
     let scopes = std::mem::take(&mut *loader.scopes.borrow_mut());
-    std::thread::spawn(move || drop(scopes));
+    let retired = std::mem::take(&mut *loader.reach.retired_scopes.borrow_mut());
+    std::thread::spawn(move || drop((scopes, retired)));
     Ok(Ir {
         version: 1,
         playbook: loader.rel(path),

@@ -49,7 +49,10 @@ pub(super) struct State {
     /// Names set at run time by the tasks before (`register`, `set_fact`),
     /// but those `-e` sets (it outranks them). Shared by the scopes made
     /// until the next one is added.
-    runtime: Arc<HashSet<String>>,
+    pub(super) runtime: Arc<HashSet<String>>,
+    /// Scopes made again for new run-time names (vars.rs `scope_for`),
+    /// kept alive for the values they handed out.
+    pub(super) retired_scopes: std::cell::RefCell<Vec<LazyVars>>,
     /// Above zero inside what does not run: a play without targets, an
     /// include whose condition is false.
     gate: usize,
@@ -337,7 +340,8 @@ impl Loader {
     /// those names change.
     fn hostvars(&self) -> Option<Value> {
         let inv = self.inventory.as_ref()?;
-        // The set only grows (and `make_mut` may keep its address).
+        // The set only grows: its size is its version (its address is not:
+        // `Arc::make_mut` changes it in place when nothing else holds it).
         let version = self.reach.runtime.len();
         if let Some((v, value)) = &*self.reach.hostvars.borrow() {
             if *v == version {
@@ -354,7 +358,10 @@ impl Loader {
             for (k, v) in &self.opts.extra_vars {
                 b = b.node(k, v.clone());
             }
-            b = b.unknown("ansible_facts").unknown("hostvars");
+            b = b
+                .unknown("ansible_facts")
+                .unknown("hostvars")
+                .unknown_prefix("ansible_");
             for name in self.reach.runtime.iter() {
                 b = b.unknown(name);
             }

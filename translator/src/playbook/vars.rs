@@ -203,8 +203,21 @@ impl Loader {
     /// variable of Kolla's group_vars.
     pub(super) fn scope_for(&self, layers: &Layers) -> LazyVars {
         let key = Arc::as_ptr(layers) as usize;
-        if let Some((_, s)) = self.scopes.borrow().get(&key) {
-            return s.clone();
+        // For the translator (`render`), the names set at run time so far
+        // are unknown in the variables' values too (a role default
+        // `ip: "{{ zabbix_agent_ip }}"` after `set_fact: zabbix_agent_ip`),
+        // as at the task's level (reach.rs `RunTime`): the scope is made
+        // again when they change (the set only grows: its size is its
+        // version).
+        let version = if self.opts.render {
+            self.reach.runtime.len()
+        } else {
+            0
+        };
+        if let Some((_, v, s)) = self.scopes.borrow().get(&key) {
+            if *v == version {
+                return s.clone();
+            }
         }
         let mut sorted: Vec<&Layer> = layers.iter().collect();
         sorted.sort_by_key(|l| l.level);
@@ -222,11 +235,27 @@ impl Loader {
         for l in magic {
             b = b.layer(l.vars.clone());
         }
+        // For the translator (`render`), an undefined `ansible_*` name in
+        // a variable's value is a fact, unknown, as at the task's level
+        // (reach.rs `RunTime`); the IR compared with Ansible keeps
+        // Ansible's view before anything runs (undefined).
+        if self.opts.render {
+            b = b.unknown_prefix("ansible_");
+            for name in self.reach.runtime.iter() {
+                b = b.unknown(name);
+            }
+        }
         let scope = b.unknown("ansible_facts").unknown("hostvars").build();
-        // The Arc is kept with the scope so that its address is not reused.
-        self.scopes
+        // The Arc is kept with the scope so that its address is not reused;
+        // a scope made again keeps the one it replaces alive (values handed
+        // out refer to it weakly).
+        let old = self
+            .scopes
             .borrow_mut()
-            .insert(key, (layers.clone(), scope.clone()));
+            .insert(key, (layers.clone(), version, scope.clone()));
+        if let Some((_, _, old)) = old {
+            self.reach.retired_scopes.borrow_mut().push(old);
+        }
         scope
     }
 }

@@ -138,6 +138,8 @@ struct LazyInner {
         std::sync::Mutex<std::collections::HashMap<String, Arc<Lazy>, foldhash::fast::RandomState>>,
     me: Weak<LazyInner>,
     unknown: HashSet<String>,
+    /// An undefined name with this prefix is unknown (facts: `ansible_`).
+    unknown_prefix: Option<String>,
     parent: Option<Arc<dyn Scope>>,
     search_paths: Vec<PathBuf>,
 }
@@ -149,6 +151,7 @@ pub struct LazyVarsBuilder {
     layers: Vec<SharedLayer>,
     seq: usize,
     unknown: HashSet<String>,
+    unknown_prefix: Option<String>,
     parent: Option<Arc<dyn Scope>>,
     search_paths: Vec<PathBuf>,
 }
@@ -217,6 +220,15 @@ impl LazyVarsBuilder {
         self
     }
 
+    /// Names with this prefix that are not defined are unknown rather
+    /// than undefined, in this scope's own values too (`ansible_`: facts
+    /// are injected as variables at run time, so `{{ ansible_x | d('') }}`
+    /// in a role default is not known before the run).
+    pub fn unknown_prefix(mut self, prefix: &str) -> Self {
+        self.unknown_prefix = Some(prefix.to_string());
+        self
+    }
+
     /// Where names not defined here are looked up. (Values defined here
     /// are templated here: they see this scope's names first.)
     pub fn parent(mut self, parent: Arc<dyn Scope>) -> Self {
@@ -235,6 +247,7 @@ impl LazyVarsBuilder {
             raw,
             mut layers,
             unknown,
+            unknown_prefix,
             parent,
             search_paths,
             seq: _,
@@ -257,6 +270,7 @@ impl LazyVarsBuilder {
             me: weak.clone(),
             templar,
             unknown,
+            unknown_prefix,
             parent,
             search_paths,
         }))
@@ -271,6 +285,7 @@ impl LazyVars {
             layers: Vec::new(),
             seq: 0,
             unknown: HashSet::new(),
+            unknown_prefix: None,
             parent: None,
             search_paths: Vec::new(),
         }
@@ -287,20 +302,17 @@ impl LazyVars {
     }
 
     /// All variables as one dict value whose items are looked up lazily
-    /// (for `hostvars[host]`), the unknown ones included (unknown when
-    /// read). It refers to this scope weakly.
+    /// (for `hostvars[host]`). It refers to this scope weakly.
     pub fn as_value(&self) -> Value {
         let weak = Arc::downgrade(&self.0);
-        let mut seen: HashSet<&str> = self.names().collect();
-        let unknown = self
-            .0
-            .unknown
-            .iter()
-            .map(String::as_str)
-            .filter(|n| seen.insert(n));
+        // The names marked unknown are keys too (`hostvars[h].x` of an `x`
+        // registered at run time is unknown, not undefined).
+        let mut unknown: Vec<&str> = self.0.unknown.iter().map(String::as_str).collect();
+        unknown.sort_unstable();
+        let defined: HashSet<&str> = self.names().collect();
         let m = self
             .names()
-            .chain(unknown.collect::<Vec<_>>())
+            .chain(unknown.into_iter().filter(|n| !defined.contains(n)))
             .map(|name| {
                 let job = LookupJob {
                     scope: weak.clone(),
@@ -334,9 +346,13 @@ impl Scope for LazyInner {
         if let Some(cell) = self.cell(name) {
             return Lookup::Known(cell.force());
         }
-        match &self.parent {
+        let found = match &self.parent {
             Some(p) => p.lookup(name),
             None => Lookup::Undefined,
+        };
+        match (found, &self.unknown_prefix) {
+            (Lookup::Undefined, Some(p)) if name.starts_with(p.as_str()) => Lookup::Unknown,
+            (l, _) => l,
         }
     }
 

@@ -5,7 +5,8 @@
 //!
 //! Two tasks of a phase are in one group when they conflict
 //! (`Effects::conflict`), transitively; a guard (`fail`, `assert`,
-//! `failed_when`) joins the group of every task after it, and a probe
+//! `failed_when`) joins the group of every task after it, two calls to
+//! one service (signature `ordered`) join one group, and a probe
 //! (`wait_for`, `uri`) that of every task before it that starts or
 //! changes a container or service. Phases keep
 //! their order: a phase starts when every group of the one before ends.
@@ -164,7 +165,8 @@ fn groups(steps: &[usize], effects: &[Effects]) -> Vec<Vec<usize>> {
     for j in 0..n {
         for i in 0..j {
             let (a, b) = (&effects[steps[i]], &effects[steps[j]]);
-            if a.guard || (b.probe && a.runs_something()) || a.conflict(b).is_some() {
+            let ordered = a.ordered.iter().any(|o| b.ordered.contains(o));
+            if a.guard || ordered || (b.probe && a.runs_something()) || a.conflict(b).is_some() {
                 let (x, y) = (find(&mut parent, i), find(&mut parent, j));
                 parent[x.max(y)] = x.min(y);
             }

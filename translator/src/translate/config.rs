@@ -126,6 +126,10 @@ pub struct ModuleSig {
     pub guard: bool,
     #[serde(default)]
     pub probe: bool,
+    /// Calls that keep their order within a component (`ordered: NAME`:
+    /// a service's clients; components.rs).
+    #[serde(default)]
+    pub ordered: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

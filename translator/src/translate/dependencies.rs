@@ -218,8 +218,8 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                     }
                 }
             }
-            // Variables: the write each read of another component's
-            // variable sees (its reaching definition).
+            // Variables: the writes each read of another component's
+            // variable may see (its reaching definitions).
             for name in &eb.reads {
                 for &sa in reaching.get(&(sb, name.clone())).into_iter().flatten() {
                     let a = step_comp[sa];
@@ -472,7 +472,7 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
 }
 
 /// For each (step, name it reads), the writes it may see: on each host it
-/// runs on (on every host when it reads `hostvars`), the last step before
+/// runs for (on every host when it reads `hostvars`), the last step before
 /// it in run order that writes the name (a fact for `ansible_*`, any name
 /// for `include_vars`).
 fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String), Vec<usize>> {
@@ -505,11 +505,17 @@ fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String),
     let mut last: std::collections::HashMap<&str, PerHost> = Default::default();
     let (mut facts, mut any) = (PerHost::default(), PerHost::default());
     for (s, e) in x.effects.iter().enumerate() {
-        let hosts = hosts_of(x, s);
+        // A task reads and sets the variables of the hosts it runs for
+        // (its play's, even when delegated), and the delegate's facts with
+        // `delegate_facts`.
+        let play_hosts = match &x.plan.steps[s].batch {
+            Some(b) => Some(b.clone()),
+            None => x.plan.apps[x.plan.steps[s].app].hosts.clone(),
+        };
         let on = if e.reads_other_hosts {
             None
         } else {
-            hosts.clone()
+            play_hosts.clone()
         };
         for name in &e.reads {
             let mut ws: Vec<usize> = Vec::new();
@@ -526,22 +532,25 @@ fn reaching_definitions(x: &Input) -> std::collections::HashMap<(usize, String),
                 out.insert((s, name.clone()), ws);
             }
         }
-        // A delegated task's results belong to the host it runs for
-        // (facts to the delegate with `delegate_facts`): both count.
-        let play_hosts = match &x.plan.steps[s].batch {
-            Some(b) => Some(b.clone()),
-            None => x.plan.apps[x.plan.steps[s].app].hosts.clone(),
-        };
-        let written = match (&hosts, play_hosts) {
-            (Some(a), Some(mut b)) => {
-                b.extend(
-                    a.iter()
-                        .filter(|h| !b.contains(h))
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                );
-                Some(b)
+        let delegate_facts = x.plan.steps[s]
+            .task
+            .keywords
+            .get("delegate_facts")
+            .is_some_and(|v| {
+                v.as_bool() == Some(true)
+                    || v.as_str().is_some_and(|s| {
+                        matches!(
+                            s.trim().to_lowercase().as_str(),
+                            "true" | "yes" | "on" | "1"
+                        )
+                    })
+            });
+        let written = match (hosts_of(x, s), play_hosts) {
+            (Some(d), Some(mut p)) if delegate_facts => {
+                p.extend(d.into_iter().filter(|h| !p.contains(h)).collect::<Vec<_>>());
+                Some(p)
             }
+            (_, p) if !delegate_facts => p,
             _ => None,
         };
         for name in &e.writes {

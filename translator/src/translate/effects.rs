@@ -62,6 +62,9 @@ pub struct Effects {
     pub notes: Vec<String>,
     /// Waits for or checks a network service (signature `probe`).
     pub probe: bool,
+    /// Signature `ordered`: keeps its order with the tasks of its
+    /// component that have the same.
+    pub ordered: Vec<String>,
     /// A command its author marks `changed_when: false`, taken at its word.
     pub declared_read_only: bool,
 }
@@ -141,6 +144,13 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
             }
             return e;
         }
+        "include_tasks" | "include_role" | "include" => {
+            // Only unexpanded ones are steps (steps.rs).
+            e.unknown = Some(format!(
+                "`{name}` of a file or role not known before the run: its tasks are not analysed"
+            ));
+            return e;
+        }
         "meta" => {
             match t.args.get("_raw_params").and_then(Json::as_str) {
                 Some("noop" | "role_complete" | "flush_handlers") => {}
@@ -176,6 +186,7 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
 fn apply(sig: &ModuleSig, items: &[Json], complete: bool, sigs: &Signatures, e: &mut Effects) {
     e.guard |= sig.guard;
     e.probe |= sig.probe;
+    e.ordered.extend(sig.ordered.clone());
     if let Some(x) = &sig.exclusive {
         e.exclusive.push(x.clone());
     }

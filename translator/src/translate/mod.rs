@@ -289,7 +289,9 @@ fn durations(plan: &steps::Plan, comps: &mut [Component], profile: &Profile) {
             })
             .collect();
         for (t, total) in c.transitions.iter_mut().zip(shares) {
-            t.duration = (total * 1000.0).round() / 1000.0;
+            // `+ 0.0`: an empty transition's sum is -0.0 (Rust's float
+            // `Sum` starts there), written `-0` otherwise.
+            t.duration = (total * 1000.0).round() / 1000.0 + 0.0;
         }
     }
 }

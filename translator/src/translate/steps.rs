@@ -310,8 +310,11 @@ impl<'p, 'a> Walker<'p, 'a> {
                 for i in &inc.tasks {
                     self.item(i, inner.as_deref());
                 }
+                return;
             }
-            return;
+            // Not expanded (its name needs facts or results: the IR's
+            // `candidates`): a step of its own, whose effects are
+            // unknown (effects.rs), so that it keeps its order.
         }
         if name == "meta"
             && matches!(
@@ -378,8 +381,19 @@ impl<'p, 'a> Walker<'p, 'a> {
         for i in &self.play.handlers {
             collect(i, &mut handlers);
         }
-        for h in handlers {
-            if h.rendered.is_none() {
+        // Of handlers with one name (a role's handlers loaded twice, as
+        // DebOps' `global_handlers` imported by every role), the last
+        // loaded is the one notified (ansible-core's
+        // `search_handlers_by_notification`, by name and by `listen`).
+        let shadowed = |i: usize| {
+            let name = &handlers[i].task;
+            !name.is_empty()
+                && !name.contains("{{")
+                && handlers[i + 1..].iter().any(|h| &h.task == name)
+        };
+        let shadowed: Vec<bool> = (0..handlers.len()).map(shadowed).collect();
+        for (h, shadowed) in handlers.into_iter().zip(shadowed) {
+            if h.rendered.is_none() || shadowed {
                 continue;
             }
             let listens: Vec<String> = match h.keywords.get("listen") {
