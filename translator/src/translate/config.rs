@@ -411,7 +411,8 @@ pub struct Profile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileEntry {
-    /// A glob over the task's file as the IR names it.
+    /// A glob over the task's file as the IR names it, or over
+    /// `file:line` for one task.
     pub file: String,
     /// Only for tasks of components of this role (glob).
     #[serde(default)]
@@ -445,13 +446,39 @@ impl Profile {
 }
 
 impl ProfileEntry {
-    /// Does the entry cover a task of `file` in a component of `role`?
-    pub fn matches(&self, file: &str, role: Option<&str>) -> bool {
-        glob(&self.file, file)
+    /// Does the entry cover the task at `file:line` in a component of
+    /// `role`?
+    pub fn matches(&self, file: &str, line: usize, role: Option<&str>) -> bool {
+        (glob(&self.file, file) || glob(&self.file, &format!("{file}:{line}")))
             && match (&self.role, role) {
                 (None, _) => true,
                 (Some(p), Some(r)) => glob(p, r),
                 (Some(_), None) => false,
             }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_entries_match_files_tasks_and_roles() {
+        let p = Profile::parse(
+            "p.yaml",
+            "default_task: 0.5\nfiles:\n  - {file: 'roles/a/tasks/main.yml:7', seconds: 9}\n  - {role: a, file: 'roles/*/tasks/*.yml', seconds: 4}\n",
+        )
+        .unwrap();
+        let first = |file: &str, line: usize, role: Option<&str>| {
+            p.files.iter().position(|e| e.matches(file, line, role))
+        };
+        assert_eq!(first("roles/a/tasks/main.yml", 7, Some("a")), Some(0));
+        assert_eq!(first("roles/a/tasks/main.yml", 8, Some("a")), Some(1));
+        assert_eq!(first("roles/a/tasks/main.yml", 8, Some("b")), None);
+        assert_eq!(first("roles/a/tasks/main.yml", 8, None), None);
+        assert!(Profile::parse("p.yaml", "default_task: -1\n").is_err());
+        assert!(Profile::parse("p.yaml", "default_task: 1\nfile: []\n").is_err());
+        // The shipped profile loads.
+        assert_eq!(Profile::madeus().name, "madeus-openstack-cached");
     }
 }

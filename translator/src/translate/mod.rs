@@ -251,10 +251,11 @@ pub fn translate(ir: &Ir, cfg: &Config) -> Result<Translation, ConfigError> {
 fn durations(plan: &steps::Plan, comps: &mut [Component], profile: &Profile) {
     let entry = |c: &Component, s: usize| {
         let file = plan.steps[s].task.file.as_deref().unwrap_or_default();
+        let line = plan.steps[s].task.line.unwrap_or(0);
         profile
             .files
             .iter()
-            .position(|e| e.matches(file, c.role.as_deref()))
+            .position(|e| e.matches(file, line, c.role.as_deref()))
     };
     let skipped = |s: usize| {
         plan.steps[s]
