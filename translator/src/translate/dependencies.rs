@@ -137,8 +137,10 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
     };
 
     // Providers of each service, and of virtual IPs.
+    // The provider's last task that writes one of the service's
+    // resources (the evidence: usually the handler that starts it).
     let provides = |c: usize, sig: &ServiceSig| -> Option<usize> {
-        steps_of(&x.comps[c]).into_iter().find(|&s| {
+        steps_of(&x.comps[c]).into_iter().rev().find(|&s| {
             x.effects[s].resources.iter().any(|r| {
                 r.access == Access::Write
                     && r.name.as_deref().is_some_and(|name| {
