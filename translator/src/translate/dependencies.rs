@@ -172,42 +172,22 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                     continue;
                 };
                 for a in 0..b {
-                    if let Some(sa) = provides(a, sig) {
-                        let (pf, pl) = at(sa);
-                        add(
-                            &mut deps,
-                            b,
-                            a,
-                            Kind::Deploy,
-                            ev(
-                                sb,
-                                "client-module",
-                                format!(
-                                    "`{}` talks to {}, which {pf}:{pl} provides",
-                                    client.module, client.service
-                                ),
-                            ),
-                            Some(sb),
-                            None,
-                        );
-                    } else if annotated_provider(a, &client.service) {
-                        add(
-                            &mut deps,
-                            b,
-                            a,
-                            Kind::Deploy,
-                            ev(
-                                sb,
-                                "client-module",
-                                format!(
-                                    "`{}` talks to {}, which concerto.yml says it provides",
-                                    client.module, client.service
-                                ),
-                            ),
-                            Some(sb),
-                            None,
-                        );
-                    }
+                    let by = match provides(a, sig) {
+                        Some(sa) => {
+                            let (pf, pl) = at(sa);
+                            format!("{pf}:{pl}")
+                        }
+                        None if annotated_provider(a, &client.service) => {
+                            "concerto.yml says it".to_string()
+                        }
+                        None => continue,
+                    };
+                    let detail = format!(
+                        "`{}` talks to {}, which {by} provides",
+                        client.module, client.service
+                    );
+                    let e = ev(sb, "client-module", detail);
+                    add(&mut deps, b, a, Kind::Deploy, e, Some(sb), None);
                 }
                 if let Some(addr) = &client.address {
                     if is_vip(addr, x.known_hosts) {

@@ -353,15 +353,7 @@ impl<'p, 'a> Walker<'p, 'a> {
     }
 
     fn notify(&mut self, t: &Task) {
-        let names: Vec<String> = match t.keywords.get("notify") {
-            Some(Json::String(s)) => vec![s.clone()],
-            Some(Json::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for n in names {
+        for n in strings(t.keywords.get("notify")) {
             if n.contains("{{") || n.contains("{%") {
                 self.any_notified = true;
             } else {
@@ -396,14 +388,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             if h.rendered.is_none() || shadowed {
                 continue;
             }
-            let listens: Vec<String> = match h.keywords.get("listen") {
-                Some(Json::String(s)) => vec![s.clone()],
-                Some(Json::Array(a)) => a
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let listens = strings(h.keywords.get("listen"));
             let named = self.notified.contains(&h.task)
                 || listens.iter().any(|l| self.notified.contains(l))
                 || self.any_notified;
@@ -414,6 +399,18 @@ impl<'p, 'a> Walker<'p, 'a> {
         }
         self.notified.clear();
         self.any_notified = false;
+    }
+}
+
+/// A keyword that is a string or a list of them (`notify`, `listen`).
+fn strings(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::String(s)) => vec![s.clone()],
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
