@@ -75,8 +75,8 @@ pub struct Input<'a> {
     pub comps: &'a [Component],
     pub sigs: &'a Signatures,
     pub annotations: &'a Annotations,
-    /// Names and addresses of the inventory's hosts.
-    pub known_hosts: &'a BTreeSet<String>,
+    /// Names and addresses of the inventory's hosts, to their names.
+    pub known_hosts: &'a BTreeMap<String, String>,
     /// The playbook's directory (templates are read from there).
     pub base: &'a std::path::Path,
 }
@@ -189,15 +189,61 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                     let e = ev(sb, "client-module", detail);
                     add(&mut deps, b, a, Kind::Deploy, e, Some(sb), None);
                 }
-                if let Some(addr) = &client.address {
-                    if is_vip(addr, x.known_hosts) {
+                let Some(addr) = &client.address else {
+                    continue;
+                };
+                match address_host(addr) {
+                    Some(h) if !x.known_hosts.contains_key(h) && !local(h) => {
+                        // A virtual IP: what serves them.
                         for a in 0..b {
                             if let Some(sa) = provides(a, &x.sigs.vip) {
                                 let (pf, pl) = at(sa);
-                                add(&mut deps, b, a, Kind::Deploy, ev(sb, "address", format!("`{}` aims at {addr}, no inventory host's address: a virtual IP, served by {pf}:{pl}", client.module)), Some(sb), None);
+                                let detail = format!("`{}` aims at {addr}, no inventory host's address: a virtual IP, served by {pf}:{pl}", client.module);
+                                add(
+                                    &mut deps,
+                                    b,
+                                    a,
+                                    Kind::Deploy,
+                                    ev(sb, "address", detail),
+                                    Some(sb),
+                                    None,
+                                );
                             }
                         }
                     }
+                    Some(h) => {
+                        // Another host of the inventory: what runs there.
+                        let Some(host) = x.known_hosts.get(h) else {
+                            continue;
+                        };
+                        let on = |s: usize| hosts_of(x, s).is_none_or(|hs| hs.contains(host));
+                        if on(sb) && hosts_of(x, sb).is_some() {
+                            continue; // its own host: ordered within its component
+                        }
+                        for a in 0..b {
+                            let runs = steps_of(&x.comps[a])
+                                .into_iter()
+                                .rev()
+                                .find(|&s| x.effects[s].runs_something() && on(s));
+                            if let Some(sa) = runs {
+                                let (pf, pl) = at(sa);
+                                let detail = format!(
+                                    "`{}` aims at {addr}, host {host}, where {pf}:{pl} runs",
+                                    client.module
+                                );
+                                add(
+                                    &mut deps,
+                                    b,
+                                    a,
+                                    Kind::Deploy,
+                                    ev(sb, "address", detail),
+                                    Some(sb),
+                                    None,
+                                );
+                            }
+                        }
+                    }
+                    None => {}
                 }
             }
             // Variables: the writes each read of another component's
@@ -580,27 +626,21 @@ fn common_hosts(x: &Input, a: usize, b: usize) -> bool {
     }
 }
 
-/// An address that is no inventory host's name or `ansible_host`, nor
-/// this machine: a virtual IP (or a host outside the inventory).
-fn is_vip(addr: &str, known: &BTreeSet<String>) -> bool {
-    let host = addr
-        .split("://")
-        .last()
-        .unwrap_or(addr)
-        .split(['/', '?'])
-        .next()
-        .unwrap_or(addr);
+/// The host part of an address, a URL or `host:port`.
+fn address_host(addr: &str) -> Option<&str> {
+    let host = addr.split("://").last()?.split(['/', '?']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let host = match host.rsplit_once(':') {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
         _ => host,
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    !(host.is_empty()
-        || known.contains(host)
-        || host == "localhost"
-        || host.starts_with("127.")
-        || host == "::1"
-        || host.starts_with('/'))
+    (!host.is_empty() && !host.starts_with('/')).then_some(host)
+}
+
+/// This machine, whatever the inventory says.
+fn local(host: &str) -> bool {
+    host == "localhost" || host.starts_with("127.") || host == "::1"
 }
 
 /// Does a host pattern name the group?

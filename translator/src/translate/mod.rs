@@ -103,17 +103,17 @@ pub fn run(req: &Request) -> Result<Translation, TranslateError> {
     )?)
 }
 
-/// Every inventory host's name and `ansible_host`.
-fn known_hosts(inv: &crate::inventory::Inventory) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// Every inventory host's name and `ansible_host`, to the host's name.
+fn known_hosts(inv: &crate::inventory::Inventory) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
     for name in inv.hosts.keys() {
-        out.insert(name.clone());
+        out.insert(name.clone(), name.clone());
         if let Some(s) = inv
             .host_vars(name)
             .get("ansible_host")
             .and_then(|v| v.value.value.as_str())
         {
-            out.insert(s.to_string());
+            out.entry(s.to_string()).or_insert_with(|| name.clone());
         }
     }
     out
@@ -124,8 +124,8 @@ pub struct Config<'a> {
     pub signatures: &'a Signatures,
     pub annotations: &'a Annotations,
     pub profile: &'a Profile,
-    /// Names and addresses of the inventory's hosts.
-    pub known_hosts: BTreeSet<String>,
+    /// Names and addresses of the inventory's hosts, to their names.
+    pub known_hosts: std::collections::BTreeMap<String, String>,
     /// The playbook's directory.
     pub base: &'a Path,
 }
