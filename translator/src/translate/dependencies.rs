@@ -189,61 +189,47 @@ pub fn dependencies(x: &Input) -> Result<(Vec<Dependency>, Vec<Relaxed>), Config
                     let e = ev(sb, "client-module", detail);
                     add(&mut deps, b, a, Kind::Deploy, e, Some(sb), None);
                 }
-                let Some(addr) = &client.address else {
+                // The address: who serves it (what serves virtual IPs, or
+                // what runs on that inventory host), and how to say so.
+                let Some((addr, h)) = client
+                    .address
+                    .as_deref()
+                    .and_then(|a| Some((a, address_host(a)?)))
+                else {
                     continue;
                 };
-                match address_host(addr) {
-                    Some(h) if !x.known_hosts.contains_key(h) && !local(h) => {
-                        // A virtual IP: what serves them.
-                        for a in 0..b {
-                            if let Some(sa) = provides(a, &x.sigs.vip) {
-                                let (pf, pl) = at(sa);
-                                let detail = format!("`{}` aims at {addr}, no inventory host's address: a virtual IP, served by {pf}:{pl}", client.module);
-                                add(
-                                    &mut deps,
-                                    b,
-                                    a,
-                                    Kind::Deploy,
-                                    ev(sb, "address", detail),
-                                    Some(sb),
-                                    None,
-                                );
-                            }
-                        }
-                    }
-                    Some(h) => {
-                        // Another host of the inventory: what runs there.
-                        let Some(host) = x.known_hosts.get(h) else {
-                            continue;
-                        };
-                        let on = |s: usize| hosts_of(x, s).is_none_or(|hs| hs.contains(host));
+                type Serves<'s> = Box<dyn Fn(usize) -> Option<usize> + 's>;
+                let (serves, before, after): (Serves, String, &str) = match x.known_hosts.get(h) {
+                    None if !local(h) => (
+                        Box::new(|a| provides(a, &x.sigs.vip)),
+                        "no inventory host's address: a virtual IP, served by".into(),
+                        "",
+                    ),
+                    None => continue,
+                    Some(host) => {
+                        let on = move |s: usize| hosts_of(x, s).is_none_or(|hs| hs.contains(host));
                         if on(sb) && hosts_of(x, sb).is_some() {
                             continue; // its own host: ordered within its component
                         }
-                        for a in 0..b {
-                            let runs = steps_of(&x.comps[a])
+                        let runs = move |a: usize| {
+                            steps_of(&x.comps[a])
                                 .into_iter()
                                 .rev()
-                                .find(|&s| x.effects[s].runs_something() && on(s));
-                            if let Some(sa) = runs {
-                                let (pf, pl) = at(sa);
-                                let detail = format!(
-                                    "`{}` aims at {addr}, host {host}, where {pf}:{pl} runs",
-                                    client.module
-                                );
-                                add(
-                                    &mut deps,
-                                    b,
-                                    a,
-                                    Kind::Deploy,
-                                    ev(sb, "address", detail),
-                                    Some(sb),
-                                    None,
-                                );
-                            }
-                        }
+                                .find(|&s| x.effects[s].runs_something() && on(s))
+                        };
+                        (Box::new(runs), format!("host {host}, where"), " runs")
                     }
-                    None => {}
+                };
+                for a in 0..b {
+                    if let Some(sa) = serves(a) {
+                        let (pf, pl) = at(sa);
+                        let detail = format!(
+                            "`{}` aims at {addr}, {before} {pf}:{pl}{after}",
+                            client.module
+                        );
+                        let e = ev(sb, "address", detail);
+                        add(&mut deps, b, a, Kind::Deploy, e, Some(sb), None);
+                    }
                 }
             }
             // Variables: the writes each read of another component's

@@ -159,10 +159,6 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
             }
             return e;
         }
-        _ if name.ends_with("_facts") || name.ends_with("_info") => {
-            // Read-only modules by Ansible's naming convention; a facts
-            // module's result is read through its registered name.
-        }
         _ => {}
     }
     if matches!(name, "command" | "shell" | "raw" | "script") {
@@ -170,6 +166,8 @@ pub fn effects(t: &Task, sigs: &Signatures) -> Effects {
         return e;
     }
     let Some(sig) = sigs.module(&t.action) else {
+        // Read-only by Ansible's naming convention (a facts module's
+        // result is read through its registered name).
         if name.ends_with("_info") || name.ends_with("_facts") {
             return e;
         }
